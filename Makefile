@@ -1,0 +1,70 @@
+# LoRAFace: `make run` serves the app, `make test` runs every test on SQLite and PostgreSQL.
+# Both install whatever is missing first, so a fresh machine needs nothing else.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HTMX := static/vendor/htmx.min.js
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgresql install system-deps chromium postgres lint format bench clean
+
+run: install
+	$(BIN)/loraface serve --host $(HOST) --port $(PORT)
+
+install: $(INSTALLED) $(HTMX)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch is pinned in pyproject (a CPU wheel is found locally; an unpinned torch pulls CUDA).
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[ml,dev]'
+	touch $@
+
+$(HTMX): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+system-deps: chromium postgres
+
+# Browser tests drive Debian's chromium (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  echo "starting PostgreSQL"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; \
+	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+
+test: install system-deps
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgresql
+
+# pytest's exit code 5 means "no tests collected" (a filtered run), not a failure.
+test-sqlite: install
+	@echo "== tests on SQLite =="
+	LORAFACE_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+test-postgresql: install postgres
+	@echo "== tests on PostgreSQL =="
+	LORAFACE_TEST_DATABASE=postgresql LORAFACE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+lint: install
+	$(BIN)/ruff check app tests benchmarks
+	$(BIN)/ruff format --check app tests benchmarks
+
+format: install
+	$(BIN)/ruff format app tests benchmarks
+	$(BIN)/ruff check --fix app tests benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

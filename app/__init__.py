@@ -1,0 +1,1 @@
+"""LoRAFace: a face LoRA course and trainer in one FastAPI app."""

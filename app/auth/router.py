@@ -1,0 +1,279 @@
+"""Sign-up, sign-in, account pages and the /api/me and token endpoints."""
+
+import shutil
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import Response as PlainResponse
+
+from app.auth import service as auth_service
+from app.auth.dependencies import (
+    SESSION_COOKIE,
+    CurrentUser,
+    DbSession,
+    OptionalUser,
+    require_role,
+)
+from app.auth.models import Role, User
+from app.auth.schemas import (
+    MeOut,
+    TokenCreatedOut,
+    TokenCreateIn,
+    TokenOut,
+    UserAdminOut,
+    UserAdminPatch,
+)
+from app.errors import DomainError, NotFound
+from app.security import CSRF_COOKIE
+from app.web import redirect, render
+
+router = APIRouter()
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(next_url: str | None) -> str:
+    """Only same-site paths, so a crafted link cannot bounce the user elsewhere after sign-in."""
+    if not next_url:
+        return "/"
+    parsed = urlparse(next_url)
+    if parsed.scheme or parsed.netloc or not next_url.startswith("/") or next_url.startswith("//"):
+        return "/"
+    return next_url
+
+
+def _cookie_secure(request: Request) -> bool:
+    mode = request.app.state.settings.cookie_secure
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def _sign_in(request: Request, response: Response, db, raw_session: str) -> None:
+    """Set the new session cookie and rotate the CSRF seed (no fixation of either)."""
+    settings = request.app.state.settings
+    secure = _cookie_secure(request)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        auth_service.end_session(db=db, raw_token=old)
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw_session,
+        max_age=settings.session_max_age_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.get("/signup")
+def signup_page(request: Request, user: OptionalUser):
+    if user:
+        return redirect(request, "/")
+    return render(request, "auth/signup.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+@router.post("/signup")
+def signup(
+    request: Request,
+    db: DbSession,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    display_name: Annotated[str, Form(max_length=80)] = "",
+    next: Annotated[str, Form()] = "/",
+):
+    try:
+        user = auth_service.create_user(db=db, email=email, password=password, display_name=display_name)
+    except DomainError as exc:
+        ctx = {"error": exc.detail, "email": email, "display_name": display_name, "next": next}
+        return render(request, "auth/signup.html", ctx, status_code=exc.status_code)
+    raw = auth_service.start_session(
+        db=db, user=user, max_age_days=request.app.state.settings.session_max_age_days
+    )
+    response = redirect(request, _safe_next(next), f"Welcome, {user.display_name}!", "success")
+    _sign_in(request, response, db, raw)
+    db.commit()
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUser):
+    if user:
+        return redirect(request, "/")
+    return render(request, "auth/login.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: DbSession,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form()] = "/",
+):
+    settings = request.app.state.settings
+    try:
+        user = auth_service.authenticate(
+            db=db,
+            email=email,
+            password=password,
+            address=_client_address(request),
+            per_account=settings.login_max_failures_per_account,
+            per_address=settings.login_max_failures_per_address,
+            window_minutes=settings.login_window_minutes,
+        )
+    except DomainError as exc:
+        db.commit()  # keep the recorded failure
+        ctx = {"error": exc.detail, "email": email, "next": next}
+        return render(request, "auth/login.html", ctx, status_code=exc.status_code)
+    raw = auth_service.start_session(db=db, user=user, max_age_days=settings.session_max_age_days)
+    response = redirect(request, _safe_next(next))
+    _sign_in(request, response, db, raw)
+    db.commit()
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbSession):
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        auth_service.end_session(db=db, raw_token=raw)
+        db.commit()
+    response = redirect(request, "/", "You are signed out.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/account")
+def account_page(request: Request, db: DbSession, user: CurrentUser):
+    tokens = auth_service.list_api_tokens(db=db, user=user)
+    return render(request, "auth/account.html", {"tokens": tokens, "new_token": None})
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    current_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+):
+    try:
+        auth_service.change_password(
+            db=db,
+            user=user,
+            current=current_password,
+            new=new_password,
+            keep_session=request.cookies.get(SESSION_COOKIE),
+        )
+    except DomainError as exc:
+        tokens = auth_service.list_api_tokens(db=db, user=user)
+        ctx = {"tokens": tokens, "new_token": None, "password_error": exc.detail}
+        return render(request, "auth/account.html", ctx, status_code=exc.status_code)
+    db.commit()
+    return redirect(request, "/account", "Password changed. Other devices were signed out.", "success")
+
+
+@router.post("/account/tokens")
+def create_token_page(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    name: Annotated[str, Form(max_length=80)] = "",
+):
+    _, raw = auth_service.create_api_token(db=db, user=user, name=name)
+    db.commit()
+    tokens = auth_service.list_api_tokens(db=db, user=user)
+    return render(request, "auth/account.html", {"tokens": tokens, "new_token": raw}, block="tokens")
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token_page(request: Request, db: DbSession, user: CurrentUser, token_id: int):
+    auth_service.revoke_api_token(db=db, user=user, token_id=token_id)
+    db.commit()
+    tokens = auth_service.list_api_tokens(db=db, user=user)
+    if request.headers.get("HX-Request"):
+        return render(request, "auth/account.html", {"tokens": tokens, "new_token": None}, block="tokens")
+    return redirect(request, "/account", "Token revoked.")
+
+
+@router.post("/account/delete")
+def delete_account_page(
+    request: Request, db: DbSession, user: CurrentUser, confirm: Annotated[str, Form()] = ""
+):
+    if confirm.strip().lower() != user.email:
+        tokens = auth_service.list_api_tokens(db=db, user=user)
+        ctx = {"tokens": tokens, "new_token": None, "delete_error": "Type your email to confirm."}
+        return render(request, "auth/account.html", ctx, status_code=400)
+    _erase(request, db, user)
+    response = redirect(request, "/", "Your account and all its data were deleted.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _erase(request: Request, db, user) -> None:
+    folder = auth_service.user_data_dir(request.app.state.settings.data_dir, user.id)
+    auth_service.delete_user(db=db, user=user)
+    db.commit()
+    # Files go only once the rows are gone for good.
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- JSON API ----
+
+
+@router.get("/api/me", response_model=MeOut)
+def me(user: CurrentUser):
+    return user
+
+
+@router.delete("/api/me", status_code=204)
+def delete_me(request: Request, db: DbSession, user: CurrentUser):
+    _erase(request, db, user)
+    return PlainResponse(status_code=204)
+
+
+@router.get("/api/tokens", response_model=list[TokenOut])
+def list_tokens(db: DbSession, user: CurrentUser):
+    return auth_service.list_api_tokens(db=db, user=user)
+
+
+@router.post("/api/tokens", response_model=TokenCreatedOut, status_code=201)
+def create_token(body: TokenCreateIn, db: DbSession, user: CurrentUser):
+    token, raw = auth_service.create_api_token(db=db, user=user, name=body.name)
+    db.commit()
+    return TokenCreatedOut(**TokenOut.model_validate(token).model_dump(), token=raw)
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, db: DbSession, user: CurrentUser):
+    auth_service.revoke_api_token(db=db, user=user, token_id=token_id)
+    db.commit()
+    return PlainResponse(status_code=204)
+
+
+AdminUser = Annotated[User, Depends(require_role(Role.admin))]
+
+
+@router.get("/api/users", response_model=list[UserAdminOut])
+def list_users(db: DbSession, _: AdminUser, limit: int = 200, offset: int = 0):
+    return auth_service.list_users(db=db, limit=min(max(limit, 1), 1000), offset=max(offset, 0))
+
+
+@router.patch("/api/users/{user_id}", response_model=UserAdminOut)
+def update_user(user_id: int, body: UserAdminPatch, db: DbSession, admin: AdminUser):
+    target = auth_service.get_user(db=db, user_id=user_id)
+    if target is None:
+        raise NotFound("No such user.")
+    if target.id == admin.id and (body.role not in (None, Role.admin) or body.suspended):
+        raise DomainError("Admins cannot demote or suspend themselves.")
+    if body.role is not None:
+        auth_service.set_role(db=db, user=target, role=body.role)
+    if body.suspended is not None:
+        auth_service.set_suspended(db=db, user=target, suspended=body.suspended)
+    db.commit()
+    return target

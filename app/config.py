@@ -1,0 +1,63 @@
+"""Settings read from the environment (prefix LORAFACE_), see CONTRACT.md."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; each field maps to LORAFACE_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="LORAFACE_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""  # empty: SQLite inside data_dir
+    base_model: str | None = None  # unset: the tiny demo SDXL, built locally
+    worker: Literal["thread", "off"] = "thread"
+    secret_key: str = ""  # empty: generated once into data_dir/secret_key
+
+    # Sessions and sign-in.
+    session_max_age_days: int = 14
+    cookie_secure: Literal["auto", "always", "never"] = "auto"  # auto: Secure when served over https
+    login_max_failures_per_account: int = 5  # within login_window_minutes, then 429
+    login_max_failures_per_address: int = 20
+    login_window_minutes: int = 15
+
+    # Uploads.
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024)  # one request, all files together
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'loraface.db'}"
+        return self
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory if needed and return it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / "secret_key"
+        if not path.exists():
+            # O_EXCL so two processes starting together agree on one key.
+            try:
+                with open(path, "x") as fh:
+                    fh.write(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            except FileExistsError:
+                pass
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own Settings and pass them to create_app)."""
+    return Settings()

@@ -1,0 +1,129 @@
+"""create_app(): settings, database, routers, templates, static files, background worker."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.auth.dependencies import load_user_and_check_csrf
+from app.auth.exceptions import LoginRequired
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import DomainError
+from app.security import SecurityMiddleware
+from app.web import STATIC_DIR, redirect, render
+
+log = logging.getLogger("loraface")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _error_response(request: Request, status_code: int, detail, headers=None):
+    if _wants_json(request):
+        return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+    message = detail if isinstance(detail, str) else "The request was not valid."
+    return render(
+        request,
+        "error.html",
+        {"status_code": status_code, "message": message},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict]:
+    """Pydantic errors without the echoed input (which may be a password or a file)."""
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error once: JSON under /api, a page elsewhere, never a traceback."""
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return redirect(request, f"/login?next={target}")
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        return _error_response(request, exc.status_code, exc.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is nothing here."
+        return _error_response(request, exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        if _wants_json(request):
+            return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
+        fields = ", ".join(str(e["loc"][-1]) for e in _validation_detail(exc) if e["loc"])
+        return _error_response(request, 422, f"Some fields are missing or not valid: {fields}.")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_response(request, 500, "Something went wrong on our side. It has been logged.")
+
+
+def include_routers(app: FastAPI) -> None:
+    """Every domain's router; pages and /api live side by side."""
+    from app import home
+    from app.auth.router import router as auth_router
+
+    app.include_router(home.router)
+    app.include_router(auth_router)
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
+    """The application; tests pass their own settings, `start_worker=False` keeps it passive."""
+    settings = settings or get_settings()
+    settings.ensure_data_dir()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from app import lifecycle
+
+        await lifecycle.startup(app)
+        try:
+            yield
+        finally:
+            await lifecycle.shutdown(app)
+
+    app = FastAPI(
+        title="LoRAFace",
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(load_user_and_check_csrf)],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.start_worker = settings.worker == "thread" if start_worker is None else start_worker
+
+    app.add_middleware(
+        SecurityMiddleware,
+        secret_key=app.state.secret_key,
+        max_body_bytes=settings.max_upload_bytes,
+    )
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    install_error_handlers(app)
+    include_routers(app)
+    return app
