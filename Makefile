@@ -24,6 +24,9 @@ $(BIN)/python:
 # torch is pinned in pyproject (a CPU wheel is found locally; an unpinned torch pulls CUDA).
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[ml,dev]'
+	# Only its CLIP BPE vocabulary is used (to build tokenizers offline); --no-deps keeps
+	# torchvision out, whose PyPI build does not load beside the pinned CPU torch.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps 'open_clip_torch==3.3.0'
 	touch $@
 
 $(HTMX): package.json
