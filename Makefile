@@ -11,12 +11,16 @@ PORT ?= 8000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgresql install system-deps chromium postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgresql install course-images system-deps chromium postgres lint format bench clean
 
 run: install
 	$(BIN)/loraface serve --host $(HOST) --port $(PORT)
 
-install: $(INSTALLED) $(HTMX)
+install: $(INSTALLED) $(HTMX) course-images
+
+# Lesson pictures drawn from photos shipped inside scikit-image and matplotlib (nothing downloaded).
+course-images: $(INSTALLED)
+	$(BIN)/python -m app.lessons.images
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

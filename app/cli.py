@@ -120,5 +120,26 @@ def token_create(email: str, name: str) -> None:
     click.echo(raw)
 
 
+def _register() -> None:
+    from app.trainer import cli as trainer_cli
+
+    main.add_command(trainer_cli.train)
+    main.add_command(trainer_cli.bench)
+    from app.lab import cli as lab_cli
+
+    main.add_command(lab_cli.worker)
+    from app.datasets import cli as dataset_cli
+
+    main.add_command(dataset_cli.dataset)
+    from app.quiz import cli as quiz_cli
+
+    main.add_command(quiz_cli.quiz)
+    from app.evaluate import cli as evaluate_cli
+
+    main.add_command(evaluate_cli.evaluate)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

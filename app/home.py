@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter, Request
 
-from app.auth.dependencies import OptionalUser
+from app.auth.dependencies import DbSession, OptionalUser
+from app.lessons import service as lessons_service
 from app.web import render
 
 router = APIRouter()
@@ -14,5 +15,9 @@ def healthz():
 
 
 @router.get("/")
-def home(request: Request, user: OptionalUser):
-    return render(request, "home.html", {})
+def home(request: Request, db: DbSession, user: OptionalUser):
+    context = {}
+    if user:
+        context["progress"] = lessons_service.progress(db=db, user_id=user.id)
+        context["nodes"] = lessons_service.nodes(db=db, user_id=user.id)
+    return render(request, "home.html", context)

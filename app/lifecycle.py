@@ -9,13 +9,39 @@ log = logging.getLogger("loraface")
 
 async def startup(app: FastAPI) -> None:
     """Seed course content (idempotent) and start the worker thread when enabled."""
+    from app.lessons.images import ensure_built
     from app.seed import seed_all
 
+    ensure_built()  # the course pictures, when `make install` has not drawn them yet
     with app.state.sessionmaker() as db:
         seed_all(db=db, settings=app.state.settings)
         db.commit()
+    if app.state.start_worker:
+        from app.db import make_engine, make_sessionmaker
+        from app.trainer.worker import Worker
+
+        # Its own connection pool: a burst of page requests must never starve the lease heartbeat.
+        app.state.worker_engine = make_engine(app.state.settings.database_url)
+        app.state.worker = Worker(sessions=make_sessionmaker(app.state.worker_engine), settings=app.state.settings)
+        app.state.worker.start_thread()
+        from app.evaluate.runner import SweepRunner
+
+        app.state.sweep_runner = SweepRunner(sessions=app.state.sessionmaker, settings=app.state.settings)
+        app.state.sweep_runner.start_thread()
 
 
 async def shutdown(app: FastAPI) -> None:
     """Stop background work and release connections."""
+    sweep_runner = getattr(app.state, "sweep_runner", None)
+    if sweep_runner is not None:
+        import asyncio
+
+        await asyncio.to_thread(sweep_runner.stop)
+    worker = getattr(app.state, "worker", None)
+    if worker is not None:
+        import asyncio
+
+        # A running job stops at its next step and goes back to the queue to resume later.
+        await asyncio.to_thread(worker.stop)
+        app.state.worker_engine.dispose()
     app.state.engine.dispose()

@@ -7,6 +7,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.dependencies import load_user_and_check_csrf
@@ -75,6 +76,13 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = ", ".join(str(e["loc"][-1]) for e in _validation_detail(exc) if e["loc"])
         return _error_response(request, 422, f"Some fields are missing or not valid: {fields}.")
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception):
+        # An id or number too large for the database column: a bad request, not our failure.
+        status = 404 if request.method == "GET" else 422
+        return _error_response(request, status, "A number in the request is out of range.")
+
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -88,6 +96,29 @@ def include_routers(app: FastAPI) -> None:
 
     app.include_router(home.router)
     app.include_router(auth_router)
+    from app.lessons.router import router as lessons_router
+
+    app.include_router(lessons_router)
+    from app.datasets.router import router as datasets_router
+
+    app.include_router(datasets_router)
+    from app.lab.router import router as lab_router
+
+    app.include_router(lab_router)
+    from app.evaluate.router import router as evaluate_router
+
+    app.include_router(evaluate_router)
+    from app.review.router import router as review_router
+
+    app.include_router(review_router)
+    from app.community.pages import router as community_pages
+    from app.community.router import router as community_api
+
+    app.include_router(community_api)
+    app.include_router(community_pages)
+    from app.quiz.authoring_router import router as quiz_authoring_router
+
+    app.include_router(quiz_authoring_router)
 
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:

@@ -7,3 +7,6 @@ from app.config import Settings
 
 def seed_all(*, db: Session, settings: Settings) -> None:
     """Bring seeded content up to date; each domain's seeder is idempotent."""
+    from app.lessons import service as lessons_service
+
+    lessons_service.seed_checks(db=db)

@@ -1,0 +1,155 @@
+"""Dataset routes: the JSON API of CONTRACT.md and the lab's upload and review pages."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse
+
+from app.auth.dependencies import CurrentUser, DbSession, require_role
+from app.auth.models import Role, User
+from app.datasets import service
+from app.datasets.dependencies import OwnDataset, OwnImage
+from app.datasets.exceptions import InvalidDatasetField, UploadRejected, UploadTooLarge
+from app.datasets.schemas import DatasetListItem, DatasetOut, ImageUpdate
+from app.web import redirect, render
+
+router = APIRouter()
+Learner = Annotated[User, Depends(require_role(Role.learner))]
+# One step of the crop nudge buttons: a tenth of the crop side, or 15% closer / wider.
+NUDGES = {"left": {"dx": -0.1}, "right": {"dx": 0.1}, "up": {"dy": -0.1}, "down": {"dy": 0.1},
+          "in": {"zoom": 1.15}, "out": {"zoom": 1 / 1.15}, "reset": {"reset": True}}
+
+
+def _read(files: list[UploadFile]) -> list[tuple[str, bytes]]:
+    return [(f.filename or "photo", f.file.read()) for f in files]
+
+
+@router.post("/api/datasets", status_code=201, response_model=DatasetOut)
+def create_dataset(
+    request: Request, db: DbSession, user: Learner, files: Annotated[list[UploadFile], File()],
+    name: Annotated[str, Form()] = "", trigger: Annotated[str, Form()] = "sks",
+    class_word: Annotated[str, Form()] = "person", base: Annotated[Literal["sdxl", "sd15"], Form()] = "sdxl",
+):
+    dataset, skipped = service.create_dataset(
+        db=db, settings=request.app.state.settings, user_id=user.id, files=_read(files),
+        name=name, trigger=trigger, class_word=class_word, base=base,
+    )
+    db.commit()
+    return service.report(dataset=dataset, skipped=skipped)
+
+
+@router.get("/api/datasets", response_model=list[DatasetListItem])
+def list_datasets(db: DbSession, user: CurrentUser):
+    return [
+        {"id": d.id, "name": d.name, "usable": d.usable, "summary": d.summary, "images": len(d.images),
+         "accepted": sum(i.accepted for i in d.images)}
+        for d in service.list_datasets(db=db, user_id=user.id)
+    ]
+
+
+@router.get("/api/datasets/{dataset_id}", response_model=DatasetOut)
+def get_dataset(dataset: OwnDataset):
+    return service.report(dataset=dataset)
+
+
+@router.delete("/api/datasets/{dataset_id}", status_code=204)
+def delete_dataset(request: Request, db: DbSession, dataset: OwnDataset):
+    service.delete_dataset(db=db, settings=request.app.state.settings, dataset=dataset)
+    db.commit()
+
+
+@router.patch("/api/datasets/{dataset_id}/images/{image_id}", response_model=DatasetOut)
+def update_image(request: Request, db: DbSession, dataset: OwnDataset, image: OwnImage, body: ImageUpdate):
+    if body.caption is not None:
+        service.update_caption(db=db, dataset=dataset, image=image, caption=body.caption)
+    if body.nudge is not None:
+        n = body.nudge
+        service.nudge_crop(db=db, settings=request.app.state.settings, dataset=dataset, image=image,
+                           dx=n.dx, dy=n.dy, zoom=n.zoom, reset=n.reset)
+    db.commit()
+    return service.report(dataset=dataset)
+
+
+@router.get("/api/datasets/{dataset_id}/images/{image_id}/{kind}")
+def image_file(request: Request, dataset: OwnDataset, image: OwnImage, kind: Literal["photo", "crop", "thumb"]):
+    path = service.file_path(settings=request.app.state.settings, dataset=dataset, image=image, kind=kind)
+    media = "image/png" if path.suffix == ".png" else "image/jpeg"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+
+# ---- pages ----
+
+
+@router.get("/datasets")
+def datasets_shortcut():
+    return RedirectResponse("/lab/datasets", status_code=303)
+
+
+def _index(request: Request, db: DbSession, user: User, *, error: str | None = None, status_code: int = 200):
+    datasets = service.list_datasets(db=db, user_id=user.id)
+    return render(request, "datasets/index.html", {"datasets": datasets, "error": error}, status_code=status_code)
+
+
+@router.get("/lab/datasets")
+def index_page(request: Request, db: DbSession, user: Learner):
+    return _index(request, db, user)
+
+
+@router.post("/lab/datasets")
+def upload_page(
+    request: Request, db: DbSession, user: Learner, files: Annotated[list[UploadFile], File()],
+    name: Annotated[str, Form()] = "", trigger: Annotated[str, Form()] = "sks",
+    class_word: Annotated[str, Form()] = "person", base: Annotated[str, Form()] = "sdxl",
+):
+    try:
+        dataset, _ = service.create_dataset(
+            db=db, settings=request.app.state.settings, user_id=user.id, files=_read(files),
+            name=name, trigger=trigger, class_word=class_word, base=base,
+        )
+    except (UploadRejected, UploadTooLarge, InvalidDatasetField) as error:
+        db.rollback()
+        return _index(request, db, user, error=error.detail, status_code=error.status_code)
+    db.commit()
+    return redirect(request, f"/lab/datasets/{dataset.id}", "Your photos were checked.", "success")
+
+
+def _detail_ctx(dataset, image=None) -> dict:
+    return {"dataset": dataset, "image": image, "caption_problems": service.caption_problems}
+
+
+@router.get("/lab/datasets/{dataset_id}")
+def detail_page(request: Request, dataset: OwnDataset):
+    return render(request, "datasets/detail.html", _detail_ctx(dataset))
+
+
+@router.post("/lab/datasets/{dataset_id}/images/{image_id}/caption")
+def caption_page(request: Request, db: DbSession, dataset: OwnDataset, image: OwnImage, caption: Annotated[str, Form()] = ""):
+    try:
+        service.update_caption(db=db, dataset=dataset, image=image, caption=caption)
+    except InvalidDatasetField as error:
+        db.rollback()
+        return render(request, "datasets/detail.html", {**_detail_ctx(dataset, image), "card_error": error.detail},
+                      block="card", status_code=error.status_code)
+    db.commit()
+    return _card_or_back(request, dataset, image, "Caption saved.")
+
+
+@router.post("/lab/datasets/{dataset_id}/images/{image_id}/nudge")
+def nudge_page(request: Request, db: DbSession, dataset: OwnDataset, image: OwnImage,
+               direction: Annotated[Literal["left", "right", "up", "down", "in", "out", "reset"], Form()]):
+    service.nudge_crop(db=db, settings=request.app.state.settings, dataset=dataset, image=image, **NUDGES[direction])
+    db.commit()
+    return _card_or_back(request, dataset, image, "Crop moved.")
+
+
+def _card_or_back(request: Request, dataset, image, message: str):
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "datasets/detail.html", {**_detail_ctx(dataset, image), "card_saved": True}, block="card")
+    return redirect(request, f"/lab/datasets/{dataset.id}#image-{image.id}", message, "success")
+
+
+@router.post("/lab/datasets/{dataset_id}/delete")
+def delete_page(request: Request, db: DbSession, dataset: OwnDataset):
+    service.delete_dataset(db=db, settings=request.app.state.settings, dataset=dataset)
+    db.commit()
+    return redirect(request, "/lab/datasets", "The dataset and its photos were deleted.", "success")

@@ -1,0 +1,67 @@
+"""API shapes of datasets (see CONTRACT.md: POST /api/datasets, GET /api/datasets/{id})."""
+
+from pydantic import BaseModel, Field
+
+
+class ProblemOut(BaseModel):
+    code: str
+    message: str
+    lesson: int
+    severity: str = "error"
+
+
+class CropOut(BaseModel):
+    left: int
+    top: int
+    size: int
+    resolution: int
+    url: str
+
+
+class ImageOut(BaseModel):
+    id: int
+    filename: str
+    accepted: bool
+    problems: list[ProblemOut]
+    width: int
+    height: int
+    pose: str
+    caption: str
+    caption_problems: list[ProblemOut]
+    crop: CropOut | None
+    thumbnail_url: str
+
+
+class DatasetOut(BaseModel):
+    id: int
+    name: str
+    trigger: str
+    class_word: str
+    base: str
+    resolution: int
+    usable: bool
+    summary: str
+    problems: list[ProblemOut]
+    skipped: list[dict] = Field(default_factory=list)  # exact duplicates dropped from this upload
+    images: list[ImageOut]
+
+
+class DatasetListItem(BaseModel):
+    id: int
+    name: str
+    usable: bool
+    summary: str
+    images: int
+    accepted: int
+
+
+class NudgeIn(BaseModel):
+    dx: float = Field(0.0, ge=-0.5, le=0.5)  # share of the crop side
+    dy: float = Field(0.0, ge=-0.5, le=0.5)
+    zoom: float = Field(1.0, ge=0.5, le=2.0)  # multiplies the current zoom
+    reset: bool = False
+
+
+class ImageUpdate(BaseModel):
+    caption: str | None = Field(None, max_length=500)
+    nudge: NudgeIn | None = None

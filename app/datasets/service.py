@@ -1,0 +1,289 @@
+"""Dataset services: create from an upload (all or nothing), report, edit captions, nudge crops,
+and hand accepted crops to training. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth_service
+from app.config import Settings
+from app.datasets import exceptions as exc
+from app.datasets.models import Dataset, DatasetImage
+
+WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
+THUMB_SIDE = 256
+
+
+def datasets_dir(settings: Settings, user_id: int) -> Path:
+    """Where a user's dataset files live (inside their folder, so account deletion erases them)."""
+    return auth_service.user_data_dir(settings.data_dir, user_id) / "datasets"
+
+
+def _check_fields(*, name: str, trigger: str, class_word: str, base: str) -> None:
+    from app.trainer.datasets.checks import BASE_RESOLUTION
+
+    if not WORD.match(trigger):
+        raise exc.InvalidDatasetField("The trigger must be one word of letters, digits, - or _ (up to 40), like 'sks'.")
+    if not WORD.match(class_word):
+        raise exc.InvalidDatasetField("The class word must be one word, like 'woman', 'man' or 'person'.")
+    if trigger.lower() == class_word.lower():
+        raise exc.InvalidDatasetField("The trigger must differ from the class word (lesson 3).")
+    if base not in BASE_RESOLUTION:
+        raise exc.InvalidDatasetField("The base must be 'sdxl' or 'sd15'.")
+    if len(name) > 120:
+        raise exc.InvalidDatasetField("The name is longer than 120 characters.")
+
+
+def create_dataset(
+    *,
+    db: Session,
+    settings: Settings,
+    user_id: int,
+    files: list[tuple[str, bytes]],
+    name: str = "",
+    trigger: str = "sks",
+    class_word: str = "person",
+    base: str = "sdxl",
+) -> tuple[Dataset, list[dict[str, str]]]:
+    """Check and store an upload as a new dataset; returns it and the exact duplicates skipped.
+
+    Everything is read and checked before the first byte is written; if writing fails
+    half-way, the files written so far are removed again."""
+    from app.trainer.datasets import checks, ingest, prepare
+
+    name, trigger, class_word = name.strip(), trigger.strip() or "sks", class_word.strip() or "person"
+    _check_fields(name=name, trigger=trigger, class_word=class_word, base=base)
+    try:
+        cleaned = ingest.clean_all([ingest.UploadFile(ingest.display_name(n), d) for n, d in files])
+    except ingest.UploadTooLarge as error:
+        raise exc.UploadTooLarge(error.message) from None
+    except ingest.RejectedUpload as error:
+        raise exc.UploadRejected(error.message) from None
+    unique, skipped, seen = [], [], {}
+    for image in cleaned:
+        if image.sha256 in seen:
+            skipped.append({"filename": image.filename, "code": "duplicate", "message": f"The same photo as {seen[image.sha256]}; kept once."})
+            continue
+        seen[image.sha256] = image.filename
+        unique.append(image)
+    analyses = prepare.analyze(unique, base=base)
+    report = checks.check_set(analyses)
+
+    dataset = Dataset(
+        user_id=user_id, name=name or f"Dataset of {len(unique)} photos", trigger=trigger, class_word=class_word,
+        base=base, resolution=checks.BASE_RESOLUTION[base],
+    )
+    db.add(dataset)
+    db.flush()
+    written: list[Path] = []
+    try:
+        for position, (image, analysis) in enumerate(zip(unique, report.photos, strict=True)):
+            written += _store_photo(settings, user_id, image)
+            row = DatasetImage(
+                dataset_id=dataset.id, position=position, filename=image.filename, sha256=image.sha256,
+                width=image.size[0], height=image.size[1], analysis={}, accepted=False,
+            )
+            box, caption = prepare.crop_and_caption(image, analysis, resolution=dataset.resolution, trigger=trigger, class_word=class_word)
+            row.caption = caption
+            written += _apply_crop(settings, user_id, row, image.image, box)
+            row.analysis = analysis.to_dict()
+            row.accepted = analysis.accepted
+            dataset.images.append(row)
+        _apply_set_report(dataset, report)
+        db.flush()
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return dataset, skipped
+
+
+def _store_photo(settings: Settings, user_id: int, image) -> list[Path]:
+    """Write the cleaned JPEG; returns it if it is new (so a failure can remove it)."""
+    from app.trainer.datasets import ingest
+
+    folder = datasets_dir(settings, user_id) / "photos"
+    existed = (folder / f"{image.sha256}.jpg").exists()
+    path = ingest.store(image, folder)
+    return [] if existed else [path]
+
+
+def _crop_names(row: DatasetImage, resolution: int) -> tuple[str, str]:
+    stem = f"{row.sha256}-{row.crop_left}-{row.crop_top}-{row.crop_size}-{resolution}"
+    return f"crops/{stem}.png", f"thumbs/{stem}.jpg"
+
+
+def _apply_crop(settings: Settings, user_id: int, row: DatasetImage, photo, box) -> list[Path]:
+    """Cut the crop and its thumbnail; files are named by photo and box, so they never change
+    under a queued training job. Returns the files it created."""
+    from PIL import Image
+
+    from app.trainer.datasets import crops
+
+    row.crop_left, row.crop_top, row.crop_size = box.left, box.top, box.side
+    root = datasets_dir(settings, user_id)
+    crop_name, thumb_name = _crop_names(row, box.resolution)
+    created = []
+    crop_path, thumb_path = root / crop_name, root / thumb_name
+    if not crop_path.exists():
+        crop_path.parent.mkdir(parents=True, exist_ok=True)
+        square = crops.cut(photo, box)
+        square.save(crop_path)
+        created.append(crop_path)
+        thumb_path.parent.mkdir(parents=True, exist_ok=True)
+        square.resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS).save(thumb_path, quality=85)
+        created.append(thumb_path)
+    return created
+
+
+def _apply_set_report(dataset: Dataset, report) -> None:
+    dataset.usable = report.usable
+    dataset.summary = report.summary
+    dataset.problems = [p.to_dict() for p in report.problems]
+
+
+def list_datasets(*, db: Session, user_id: int) -> list[Dataset]:
+    """The user's datasets, newest first."""
+    return list(db.scalars(select(Dataset).where(Dataset.user_id == user_id).order_by(Dataset.id.desc())))
+
+
+def get_own_dataset(*, db: Session, user_id: int, dataset_id: int) -> Dataset:
+    """The user's dataset, else DatasetNotFound (another user's answers the same)."""
+    dataset = db.get(Dataset, dataset_id)
+    if dataset is None or dataset.user_id != user_id:
+        raise exc.DatasetNotFound()
+    return dataset
+
+
+def get_image(*, dataset: Dataset, image_id: int) -> DatasetImage:
+    """A photo of this dataset, else ImageNotFound."""
+    image = next((i for i in dataset.images if i.id == image_id), None)
+    if image is None:
+        raise exc.ImageNotFound()
+    return image
+
+
+def caption_problems(dataset: Dataset, image: DatasetImage) -> list[dict[str, Any]]:
+    """The caption lint for one photo."""
+    from app.trainer.datasets import captions
+
+    return [p.to_dict() for p in captions.lint(image.caption, trigger=dataset.trigger, class_word=dataset.class_word)]
+
+
+def update_caption(*, db: Session, dataset: Dataset, image: DatasetImage, caption: str) -> DatasetImage:
+    """Set a photo's caption (one line, trimmed); the lint is shown, not enforced."""
+    text = " ".join(caption.split())
+    if not text:
+        raise exc.InvalidDatasetField("A caption cannot be empty: start it with the trigger and class word.")
+    if len(text) > 500:
+        raise exc.InvalidDatasetField("A caption is at most 500 characters.")
+    image.caption = text
+    db.flush()
+    return image
+
+
+def nudge_crop(
+    *, db: Session, settings: Settings, dataset: Dataset, image: DatasetImage,
+    dx: float = 0.0, dy: float = 0.0, zoom: float = 1.0, reset: bool = False,
+) -> DatasetImage:
+    """Move or zoom a photo's crop by a step and cut it again."""
+    from PIL import Image
+
+    from app.trainer.datasets import checks, crops, prepare
+
+    current = crops.Nudge() if reset else crops.Nudge(image.nudge_dx, image.nudge_dy, image.nudge_zoom)
+    nudge = current.moved(dx=dx, dy=dy, zoom=zoom)
+    analysis = checks.PhotoAnalysis.from_dict(image.analysis)
+    photo_path = datasets_dir(settings, dataset.user_id) / "photos" / f"{image.sha256}.jpg"
+    box, _ = prepare.crop_and_caption(None, analysis, resolution=dataset.resolution, trigger=dataset.trigger,
+                                      class_word=dataset.class_word, nudge=nudge)
+    with Image.open(photo_path) as photo:
+        photo.load()
+        _apply_crop(settings, dataset.user_id, image, photo.convert("RGB"), box)
+    image.nudge_dx, image.nudge_dy, image.nudge_zoom = nudge.dx, nudge.dy, nudge.zoom
+    image.analysis = analysis.to_dict()
+    db.flush()
+    return image
+
+
+def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None:
+    """Delete the dataset and the files no other dataset of the user still uses."""
+    user_id = dataset.user_id
+    shas = {i.sha256 for i in dataset.images}
+    db.delete(dataset)
+    db.flush()
+    still_used = set(db.scalars(
+        select(DatasetImage.sha256).join(Dataset).where(Dataset.user_id == user_id, DatasetImage.sha256.in_(shas))
+    )) if shas else set()
+    root = datasets_dir(settings, user_id)
+    for sha in shas - still_used:
+        (root / "photos" / f"{sha}.jpg").unlink(missing_ok=True)
+        for folder in ("crops", "thumbs"):
+            for path in (root / folder).glob(f"{sha}-*"):
+                path.unlink(missing_ok=True)
+
+
+def file_path(*, settings: Settings, dataset: Dataset, image: DatasetImage, kind: str) -> Path:
+    """The stored photo, its crop or its thumbnail."""
+    root = datasets_dir(settings, dataset.user_id)
+    if kind == "photo":
+        return root / "photos" / f"{image.sha256}.jpg"
+    crop_name, thumb_name = _crop_names(image, dataset.resolution)
+    return root / (crop_name if kind == "crop" else thumb_name)
+
+
+def report(*, dataset: Dataset, skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The dataset as the API reports it (CONTRACT.md), crop and caption per image."""
+    base_url = f"/api/datasets/{dataset.id}/images"
+    return {
+        "id": dataset.id, "name": dataset.name, "trigger": dataset.trigger, "class_word": dataset.class_word,
+        "base": dataset.base, "resolution": dataset.resolution, "usable": dataset.usable,
+        "summary": dataset.summary, "problems": dataset.problems, "skipped": skipped or [],
+        "images": [
+            {
+                "id": i.id, "filename": i.filename, "accepted": i.accepted, "problems": i.problems,
+                "width": i.width, "height": i.height, "pose": i.analysis.get("pose", ""),
+                "caption": i.caption, "caption_problems": caption_problems(dataset, i),
+                "crop": {"left": i.crop_left, "top": i.crop_top, "size": i.crop_size, "resolution": dataset.resolution,
+                         "url": f"{base_url}/{i.id}/crop"},
+                "thumbnail_url": f"{base_url}/{i.id}/thumb",
+            }
+            for i in dataset.images
+        ],
+    }
+
+
+def training_choices(*, db: Session, user_id: int) -> list[dict[str, Any]]:
+    """Datasets with accepted photos, for the lab's form: id, name and accepted count."""
+    rows = db.execute(
+        select(Dataset.id, Dataset.name, func.count(DatasetImage.id))
+        .join(DatasetImage, DatasetImage.dataset_id == Dataset.id)
+        .where(Dataset.user_id == user_id, DatasetImage.accepted.is_(True))
+        .group_by(Dataset.id, Dataset.name)
+        .order_by(Dataset.id.desc())
+    )
+    return [{"id": id_, "name": name, "images": count} for id_, name, count in rows]
+
+
+def training_images(*, db: Session, user_id: int, dataset_id: int) -> list[dict[str, Any]] | None:
+    """The accepted crops (paths relative to the data dir) with captions; None if not the user's."""
+    dataset = db.get(Dataset, dataset_id)
+    if dataset is None or dataset.user_id != user_id:
+        return None
+    prefix = Path("users") / str(user_id) / "datasets"
+    items = []
+    for image in dataset.images:
+        if not image.accepted:
+            continue
+        crop_name, _ = _crop_names(image, dataset.resolution)
+        items.append({
+            "path": str(prefix / crop_name), "caption": image.caption,
+            "original_size": [image.height, image.width], "crop_top_left": [image.crop_top, image.crop_left],
+            "crop_size": image.crop_size,
+        })
+    return items

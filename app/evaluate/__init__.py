@@ -1,0 +1,1 @@
+"""Use and evaluate a trained LoRA: generate at a strength, epoch x strength sweeps, scores."""

@@ -1,0 +1,344 @@
+"""Generate with a LoRA and sweep its epochs and strengths: the logic, with no HTTP in it."""
+
+import time
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.config import Settings
+from app.db import utcnow
+from app.evaluate import exceptions as exc
+from app.evaluate.models import Generation, Sweep, SweepStatus
+from app.evaluate.schemas import GenerationOut, SweepIn, SweepOut
+from app.trainer.models import LoraModel, LoraModelEpoch
+
+HISTORY = 24  # generations listed on the model page
+
+
+# ---- files ----
+
+
+def model_folder(model: LoraModel) -> Path:
+    """Where a model's generations and sweeps live, relative to the data directory (the owner's folder)."""
+    return Path("users") / str(model.user_id) / "evaluate" / f"model-{model.id}"
+
+
+def existing_file(settings: Settings, relative: str) -> Path:
+    """An absolute path inside the data directory that exists, else FileGone."""
+    path = (settings.data_dir / relative).resolve()
+    if not path.is_relative_to(settings.data_dir.resolve()) or not path.is_file():
+        raise exc.FileGone()
+    return path
+
+
+def model_resolution(model: LoraModel) -> int:
+    """The size the LoRA was trained at: it draws best there."""
+    from app.trainer.tiny import TINY_RESOLUTION
+
+    return int(model.config.get("resolution") or TINY_RESOLUTION)
+
+
+def model_steps(model: LoraModel) -> int:
+    """Denoising steps when none are asked for: the training samples' count."""
+    return int(model.config.get("sample_steps") or 20)
+
+
+# ---- epochs ----
+
+
+def epoch_rows(*, db: Session, model: LoraModel) -> list[LoraModelEpoch]:
+    """The model's saved epochs in order."""
+    return list(
+        db.scalars(
+            select(LoraModelEpoch).where(LoraModelEpoch.job_id == model.job_id).order_by(LoraModelEpoch.epoch)
+        )
+    )
+
+
+def lora_file(*, db: Session, settings: Settings, model: LoraModel, epoch: int | None) -> Path:
+    """The diffusers-format LoRA of that epoch (None: the final one)."""
+    if epoch is None:
+        return existing_file(settings, model.diffusers_path)
+    row = db.scalar(
+        select(LoraModelEpoch).where(LoraModelEpoch.job_id == model.job_id, LoraModelEpoch.epoch == epoch)
+    )
+    if row is None:
+        raise exc.EpochNotFound(epoch)
+    return existing_file(settings, row.diffusers_path)
+
+
+# ---- generate ----
+
+
+def generate(
+    *,
+    db: Session,
+    settings: Settings,
+    model: LoraModel,
+    user: User,
+    prompt: str,
+    strength: float,
+    seed: int,
+    epoch: int | None = None,
+    steps: int | None = None,
+    device: str | None = None,
+) -> Generation:
+    """Make one image with the LoRA file (as users load it) and keep it with its settings."""
+    from app.trainer import sampling
+    from app.trainer.lora import TrainingError
+
+    lora = lora_file(db=db, settings=settings, model=model, epoch=epoch)
+    steps = steps or model_steps(model)
+    resolution = model_resolution(model)
+    started = time.perf_counter()
+    try:
+        image = sampling.generate(
+            base_model=model.base_model,
+            cache_dir=settings.data_dir / "cache",
+            lora_path=lora,
+            prompts=[prompt],
+            strength=strength,
+            seed=seed,
+            steps=steps,
+            resolution=resolution,
+            device=device,
+        )[0]
+    except TrainingError as error:
+        raise exc.GenerationFailed(f"The image could not be made: {error}") from None
+    seconds = time.perf_counter() - started
+    row = Generation(
+        user_id=user.id,
+        model_id=model.id,
+        epoch=epoch,
+        prompt=prompt,
+        strength=strength,
+        seed=seed,
+        steps=steps,
+        resolution=resolution,
+        image_path="",
+        seconds=round(seconds, 3),
+    )
+    db.add(row)
+    db.flush()
+    relative = model_folder(model) / "generations" / f"{row.id}.png"
+    target = settings.data_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    image.save(target)
+    row.image_path = str(relative)
+    db.flush()
+    return row
+
+
+def generation_out(row: Generation) -> GenerationOut:
+    """The contract's {image_url, seed} and the settings."""
+    return GenerationOut(
+        image_url=f"/api/generations/{row.id}/image",
+        seed=row.seed,
+        id=row.id,
+        model_id=row.model_id,
+        prompt=row.prompt,
+        strength=row.strength,
+        epoch=row.epoch,
+        steps=row.steps,
+        resolution=row.resolution,
+        seconds=row.seconds,
+        page_url=f"/generations/{row.id}",
+        created_at=row.created_at,
+    )
+
+
+def history(*, db: Session, model: LoraModel, limit: int = HISTORY) -> list[Generation]:
+    """The model's latest generations, newest first."""
+    return list(
+        db.scalars(
+            select(Generation)
+            .where(Generation.model_id == model.id)
+            .order_by(Generation.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_viewable_generation(*, db: Session, user: User, generation_id: int) -> Generation:
+    """A generation for the model's owner, whoever made it, and for reviewers; else 404."""
+    row = db.get(Generation, generation_id)
+    if row is None:
+        raise exc.GenerationNotFound()
+    owner = db.scalar(select(LoraModel.user_id).where(LoraModel.id == row.model_id))
+    if not (owner == user.id or row.user_id == user.id or user.has_role(Role.reviewer)):
+        raise exc.GenerationNotFound()
+    return row
+
+
+# ---- sweeps ----
+
+
+def start_sweep(*, db: Session, model: LoraModel, user: User, data: SweepIn) -> Sweep:
+    """Queue a sweep of the model's last epochs x strengths on one seed (owner only, one at a time)."""
+    from app.trainer import evaluate
+
+    if model.user_id != user.id:
+        raise exc.OwnerOnly()
+    epochs = [row.epoch for row in epoch_rows(db=db, model=model)]
+    if not epochs:
+        raise exc.NoEpochs()
+    open_sweep = db.scalar(
+        select(Sweep.id).where(
+            Sweep.model_id == model.id, Sweep.status.in_([SweepStatus.queued, SweepStatus.running])
+        )
+    )
+    if open_sweep is not None:
+        raise exc.SweepAlreadyRunning()
+    chosen = evaluate.last_epochs(epochs, data.epochs)
+    prompts = data.prompts or evaluate.sweep_prompts(model.trigger, model.class_word)
+    sweep = Sweep(
+        user_id=user.id,
+        model_id=model.id,
+        status=SweepStatus.queued,
+        epochs=chosen,
+        strengths=data.strengths,
+        prompts=prompts,
+        seed=data.seed,
+        steps=data.steps or model_steps(model),
+        resolution=model_resolution(model),
+        folder="",
+        done=0,
+        total=(1 + len(chosen) * len(data.strengths)) * len(prompts),
+    )
+    db.add(sweep)
+    db.flush()
+    sweep.folder = str(model_folder(model) / f"sweep-{sweep.id}")
+    db.flush()
+    return sweep
+
+
+def latest_sweep(*, db: Session, model: LoraModel) -> Sweep | None:
+    """The model's newest sweep, whatever its status."""
+    return db.scalar(select(Sweep).where(Sweep.model_id == model.id).order_by(Sweep.id.desc()).limit(1))
+
+
+def get_viewable_sweep(*, db: Session, user: User, sweep_id: int) -> Sweep:
+    """A sweep for the model's owner and for reviewers; else 404."""
+    sweep = db.get(Sweep, sweep_id)
+    if sweep is None or not (sweep.user_id == user.id or user.has_role(Role.reviewer)):
+        raise exc.SweepNotFound()
+    return sweep
+
+
+def sweep_out(sweep: Sweep) -> SweepOut:
+    """The sweep as JSON, with the grid's address once it exists."""
+    return SweepOut(
+        id=sweep.id,
+        model_id=sweep.model_id,
+        status=sweep.status,
+        done=sweep.done,
+        total=sweep.total,
+        epochs=sweep.epochs,
+        strengths=sweep.strengths,
+        prompts=sweep.prompts,
+        seed=sweep.seed,
+        steps=sweep.steps,
+        grid_url=f"/api/sweeps/{sweep.id}/grid" if sweep.result else None,
+        result=sweep.result,
+        error=sweep.error,
+        created_at=sweep.created_at,
+        finished_at=sweep.finished_at,
+    )
+
+
+def sweep_file(*, settings: Settings, sweep: Sweep, name: str) -> Path:
+    """One image of a finished sweep (the grid or a cell's image), by its plain file name."""
+    if "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".png"):
+        raise exc.FileGone()
+    return existing_file(settings, str(Path(sweep.folder) / name))
+
+
+# ---- the background side (called by the runner) ----
+
+
+def claim_next_sweep(*, db: Session, worker_id: str) -> int | None:
+    """Take the oldest queued sweep with a guarded UPDATE (one winner under races); commits."""
+    for sweep_id in db.scalars(
+        select(Sweep.id).where(Sweep.status == SweepStatus.queued).order_by(Sweep.id).limit(5)
+    ):
+        now = utcnow()
+        taken = db.execute(
+            update(Sweep)
+            .where(Sweep.id == sweep_id, Sweep.status == SweepStatus.queued)
+            .values(status=SweepStatus.running, worker_id=worker_id, started_at=now, heartbeat_at=now, done=0)
+        ).rowcount
+        if taken:
+            db.commit()
+            return sweep_id
+    db.rollback()
+    return None
+
+
+def requeue_stale_sweeps(*, db: Session, stale_seconds: float) -> int:
+    """Running sweeps whose runner went silent go back to the queue (a sweep restarts cleanly)."""
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(seconds=stale_seconds)
+    changed = db.execute(
+        update(Sweep)
+        .where(Sweep.status == SweepStatus.running, Sweep.heartbeat_at < cutoff)
+        .values(status=SweepStatus.queued, worker_id=None)
+    ).rowcount
+    db.flush()
+    return changed
+
+
+def report_progress(*, db: Session, sweep_id: int, worker_id: str, done: int) -> bool:
+    """Store progress and renew the heartbeat; False when this runner no longer owns the sweep."""
+    return bool(
+        db.execute(
+            update(Sweep)
+            .where(Sweep.id == sweep_id, Sweep.worker_id == worker_id, Sweep.status == SweepStatus.running)
+            .values(done=done, heartbeat_at=utcnow())
+        ).rowcount
+    )
+
+
+def release_sweep(*, db: Session, sweep_id: int, worker_id: str) -> None:
+    """Put a sweep this runner holds back in the queue (the server is stopping)."""
+    db.execute(
+        update(Sweep)
+        .where(Sweep.id == sweep_id, Sweep.worker_id == worker_id)
+        .values(status=SweepStatus.queued, worker_id=None, done=0)
+    )
+    db.flush()
+
+
+def finish_sweep(
+    *,
+    db: Session,
+    sweep_id: int,
+    worker_id: str,
+    result: dict | None,
+    error: str | None = None,
+    status: SweepStatus = SweepStatus.succeeded,
+) -> None:
+    """End the sweep; a successful one also gives the model its scores and recommendation."""
+    values = {"status": status, "finished_at": utcnow(), "worker_id": None, "result": result, "error": error}
+    if status == SweepStatus.succeeded:
+        values["done"] = Sweep.total
+    changed = db.execute(
+        update(Sweep).where(Sweep.id == sweep_id, Sweep.worker_id == worker_id).values(**values)
+    ).rowcount
+    if changed and result is not None:
+        sweep = db.get(Sweep, sweep_id)
+        db.refresh(sweep)
+        apply_to_model(db=db, model=db.get(LoraModel, sweep.model_id), result=result)
+    db.flush()
+
+
+def apply_to_model(*, db: Session, model: LoraModel, result: dict) -> None:
+    """The model keeps the recommended cell's scores and the recommended epoch and strength
+    (what GET /api/models/{id} and the model page show)."""
+    rec = result["recommendation"]
+    model.scores = {k: v for k, v in result["scores"].items()}
+    model.recommended_epoch = int(rec["epoch"])
+    model.recommended_strength = float(rec["strength"])
+    db.flush()

@@ -1,0 +1,104 @@
+"""JSON shapes of the training lab: the job form, job status and model pages."""
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from app.trainer.models import JobStatus
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+class JobCreate(BaseModel):
+    """The settings lesson 6 teaches; steps wins over epochs when both are given."""
+
+    dataset_id: int
+    trigger: str = Field(min_length=2, max_length=40)  # a rare token, e.g. "sks"
+    class_word: str = Field(min_length=2, max_length=40)  # e.g. "woman"
+    steps: int | None = Field(default=None, ge=1, le=20000)
+    epochs: int | None = Field(default=None, ge=1, le=200)
+    repeats: int = Field(default=1, ge=1, le=100)
+    batch_size: int = Field(default=1, ge=1, le=16)
+    rank: int = Field(default=16, ge=1, le=256)
+    alpha: float | None = Field(default=None, gt=0, le=1024)  # default: the rank
+    learning_rate: float = Field(default=1e-4, gt=0, le=0.1)
+    resolution: int | None = Field(default=None, ge=64, le=2048)  # default: the base model's
+    seed: int = Field(default=123456, ge=0, le=2**31 - 1)
+    sample_steps: int = Field(default=20, ge=1, le=60)  # denoising steps of each epoch's sample
+
+    @field_validator("trigger", "class_word")
+    @classmethod
+    def _one_word(cls, value: str) -> str:
+        value = value.strip()
+        if not _TOKEN.match(value):
+            raise ValueError("use one word: letters, digits, - or _")
+        return value
+
+    @field_validator("resolution")
+    @classmethod
+    def _multiple_of_8(cls, value: int | None) -> int | None:
+        if value is not None and value % 8:
+            raise ValueError("the resolution must be a multiple of 8 (e.g. 512 or 1024)")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_words(self) -> "JobCreate":
+        if self.trigger.lower() == self.class_word.lower():
+            raise ValueError("the trigger must differ from the class word (lesson 3)")
+        return self
+
+
+class JobCreated(BaseModel):
+    id: int
+    status: JobStatus
+
+
+class JobOut(BaseModel):
+    """Status of one job; the contract's fields first, then extras the lab page shows."""
+
+    id: int
+    status: JobStatus
+    step: int
+    total_steps: int
+    loss: float | None
+    eta_seconds: float | None
+    samples: list[str]
+    model_id: int | None
+    error: str | None
+    epoch: int
+    total_epochs: int
+    learning_rate: float | None
+    images_per_second: float | None
+    queue_position: int | None
+    attempt: int
+    resumed_from_step: int | None
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class EpochOut(BaseModel):
+    epoch: int
+    step: int
+    loss: float | None
+    sample_url: str | None
+    download_kohya: str
+    download_diffusers: str
+
+
+class ModelOut(BaseModel):
+    id: int
+    name: str
+    trigger: str
+    class_word: str
+    family: str
+    steps: int
+    final_loss: float | None
+    job_id: int
+    epochs: list[EpochOut]
+    scores: dict | None
+    recommended_strength: float | None
+    recommended_epoch: int | None
+    created_at: datetime

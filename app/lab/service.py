@@ -1,0 +1,331 @@
+"""The training lab's logic: who may train, starting and reading jobs, models and their files."""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.config import Settings
+from app.lab import exceptions as exc
+from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
+from app.trainer import jobs
+from app.trainer.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+
+GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
+FORMATS = ("kohya", "diffusers")
+
+
+# ---- who may train ----
+
+
+def may_train(*, db: Session, user: User) -> bool:
+    """True once the learner has passed lesson 6's check."""
+    from app.lessons import service as lessons_service
+
+    return lessons_service.has_passed(db=db, user_id=user.id, number=GATE_LESSON)
+
+
+def ensure_may_train(*, db: Session, user: User) -> None:
+    """Raise LessonNotPassed unless the learner passed lesson 6."""
+    if not may_train(db=db, user=user):
+        raise exc.LessonNotPassed()
+
+
+# ---- the steps arithmetic of lesson 6 ----
+
+
+@dataclass(frozen=True)
+class Plan:
+    images: int
+    repeats: int
+    batch_size: int
+    steps_per_epoch: int
+    epochs: int
+    total_steps: int
+    by_steps: bool  # the learner gave a step count; epochs follow from it
+
+
+def plan(*, images: int, repeats: int, batch_size: int, epochs: int | None, steps: int | None) -> Plan:
+    """steps = images x repeats x epochs / batch size (or epochs from a given step count)."""
+    from app.trainer.lora import steps_per_epoch
+
+    per_epoch = steps_per_epoch(max(images, 1), max(repeats, 1), max(batch_size, 1))
+    if steps:
+        return Plan(images, repeats, batch_size, per_epoch, math.ceil(steps / per_epoch), steps, True)
+    epochs = epochs or 10
+    return Plan(images, repeats, batch_size, per_epoch, epochs, per_epoch * epochs, False)
+
+
+def default_resolution(settings: Settings) -> int:
+    """The base model's native size: 1024 SDXL, 512 SD 1.5, small for the demo base."""
+    from app.trainer import base_models
+
+    try:
+        model = (
+            base_models.resolve(settings.base_model, settings.data_dir / "cache")
+            if settings.base_model
+            else None
+        )
+    except Exception:  # a misconfigured base fails the job with its own message
+        return 1024
+    if model is None:
+        from app.trainer.tiny import TINY_RESOLUTION
+
+        return TINY_RESOLUTION
+    return model.default_resolution
+
+
+# ---- datasets ----
+
+
+def user_datasets(*, db: Session, user: User) -> list[dict[str, Any]]:
+    """The learner's datasets for the form: id, name, accepted image count."""
+    from app.datasets import service as datasets_service
+
+    return datasets_service.training_choices(db=db, user_id=user.id)
+
+
+def training_images(*, db: Session, user: User, dataset_id: int) -> list[dict[str, Any]]:
+    """The dataset's accepted, prepared crops (paths relative to the data directory) and captions."""
+    from app.datasets import service as datasets_service
+
+    images = datasets_service.training_images(db=db, user_id=user.id, dataset_id=dataset_id)
+    if images is None:
+        raise exc.DatasetNotFound()
+    if not images:
+        raise exc.DatasetNotUsable(
+            "This dataset has no accepted photos yet: fix the flagged ones or add more."
+        )
+    return images
+
+
+# ---- jobs ----
+
+
+def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -> TrainingJob:
+    """Check the gate and the dataset, then queue a job with the learner's settings."""
+    from app.trainer.lora import TrainConfig
+
+    ensure_may_train(db=db, user=user)
+    images = training_images(db=db, user=user, dataset_id=data.dataset_id)
+    p = plan(
+        images=len(images),
+        repeats=data.repeats,
+        batch_size=data.batch_size,
+        epochs=data.epochs,
+        steps=data.steps,
+    )
+    cfg = TrainConfig(
+        trigger=data.trigger,
+        class_word=data.class_word,
+        resolution=data.resolution or default_resolution(settings),
+        rank=data.rank,
+        alpha=float(data.alpha if data.alpha is not None else data.rank),
+        learning_rate=data.learning_rate,
+        epochs=None if data.steps else p.epochs,
+        max_steps=data.steps,
+        repeats=data.repeats,
+        batch_size=data.batch_size,
+        seed=data.seed,
+        sample_steps=data.sample_steps,
+        name=f"{data.trigger}_{data.class_word}",
+    )
+    try:
+        return jobs.enqueue(
+            db=db,
+            user_id=user.id,
+            dataset_id=data.dataset_id,
+            config=json.loads(cfg.to_json()),
+            images=images,
+            base_model=settings.base_model,
+            total_steps=p.total_steps,
+            total_epochs=p.epochs,
+        )
+    except jobs.QueueFull as error:
+        raise exc.QueueFull(str(error)) from None
+
+
+def get_own_job(*, db: Session, user: User, job_id: int) -> TrainingJob:
+    """The learner's job, or JobNotFound (another learner's job looks the same as none)."""
+    job = db.get(TrainingJob, job_id)
+    if job is None or job.user_id != user.id:
+        raise exc.JobNotFound()
+    return job
+
+
+def list_jobs(*, db: Session, user: User, limit: int = 20) -> list[TrainingJob]:
+    """The learner's jobs, newest first."""
+    return list(
+        db.scalars(
+            select(TrainingJob)
+            .where(TrainingJob.user_id == user.id)
+            .order_by(TrainingJob.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def active_job(*, db: Session, user: User) -> TrainingJob | None:
+    """The learner's running job, else their oldest waiting one."""
+    return db.scalar(
+        select(TrainingJob)
+        .where(TrainingJob.user_id == user.id, TrainingJob.status.in_([JobStatus.running, JobStatus.queued]))
+        .order_by((TrainingJob.status == JobStatus.running).desc(), TrainingJob.id)
+        .limit(1)
+    )
+
+
+def sample_url(job_id: int, epoch: int) -> str:
+    return f"/lab/jobs/{job_id}/samples/{epoch}"
+
+
+def job_status(*, db: Session, job: TrainingJob) -> JobOut:
+    """Everything the status endpoint and the live panel show, in one read."""
+    epochs = list(
+        db.scalars(
+            select(LoraModelEpoch).where(LoraModelEpoch.job_id == job.id).order_by(LoraModelEpoch.epoch)
+        )
+    )
+    model_id = db.scalar(select(LoraModel.id).where(LoraModel.job_id == job.id))
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        step=job.step,
+        total_steps=job.total_steps,
+        loss=job.loss,
+        eta_seconds=job.eta_seconds,
+        samples=[sample_url(job.id, e.epoch) for e in epochs if e.sample_path],
+        model_id=model_id,
+        error=job.error,
+        epoch=job.epoch,
+        total_epochs=job.total_epochs,
+        learning_rate=job.learning_rate,
+        images_per_second=job.images_per_second,
+        queue_position=jobs.queue_position(db=db, job=job),
+        attempt=job.attempt,
+        resumed_from_step=job.resumed_from_step,
+        cancel_requested=job.cancel_requested,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def cancel_job(*, db: Session, job: TrainingJob) -> TrainingJob:
+    """Stop a waiting or running job; JobAlreadyFinished for one that has ended."""
+    if job.status.is_final:
+        raise exc.JobAlreadyFinished(job.status.value)
+    job = jobs.request_cancel(db=db, job=job)
+    if job.status.is_final and job.status != JobStatus.cancelled:
+        raise exc.JobAlreadyFinished(job.status.value)
+    return job
+
+
+def epoch_rows(*, db: Session, job_id: int) -> list[LoraModelEpoch]:
+    """A job's finished epochs in order."""
+    return list(
+        db.scalars(
+            select(LoraModelEpoch).where(LoraModelEpoch.job_id == job_id).order_by(LoraModelEpoch.epoch)
+        )
+    )
+
+
+def sample_file(*, db: Session, settings: Settings, job: TrainingJob, epoch: int) -> Path:
+    """The sample image of one epoch of the job."""
+    row = db.scalar(
+        select(LoraModelEpoch).where(LoraModelEpoch.job_id == job.id, LoraModelEpoch.epoch == epoch)
+    )
+    if row is None or not row.sample_path:
+        raise exc.FileGone()
+    return _existing(settings, row.sample_path)
+
+
+# ---- models ----
+
+
+def get_viewable_model(*, db: Session, user: User, model_id: int) -> LoraModel:
+    """The model for its owner and for reviewers; ModelNotFound for anyone else."""
+    model = db.get(LoraModel, model_id)
+    if model is None or not (model.user_id == user.id or user.has_role(Role.reviewer)):
+        raise exc.ModelNotFound()
+    return model
+
+
+def get_viewable_job(*, db: Session, user: User, job_id: int) -> TrainingJob:
+    """A job for its owner, or for reviewers once it produced a model (its samples are the model's)."""
+    job = db.get(TrainingJob, job_id)
+    if job is None:
+        raise exc.JobNotFound()
+    if job.user_id == user.id:
+        return job
+    if user.has_role(Role.reviewer) and db.scalar(select(LoraModel.id).where(LoraModel.job_id == job.id)):
+        return job
+    raise exc.JobNotFound()
+
+
+def download_name(model: LoraModel, fmt: str, epoch: int | None) -> str:
+    suffix = f"-{epoch:03d}" if epoch else ""
+    return (
+        f"{model.name}{suffix}.safetensors"
+        if fmt == "kohya"
+        else f"{model.name}{suffix}_diffusers.safetensors"
+    )
+
+
+def model_out(*, db: Session, model: LoraModel) -> ModelOut:
+    """The model as JSON: its epochs with sample and download links."""
+    epochs = [
+        EpochOut(
+            epoch=e.epoch,
+            step=e.step,
+            loss=e.loss,
+            sample_url=sample_url(model.job_id, e.epoch) if e.sample_path else None,
+            download_kohya=f"/api/models/{model.id}/download?format=kohya&epoch={e.epoch}",
+            download_diffusers=f"/api/models/{model.id}/download?format=diffusers&epoch={e.epoch}",
+        )
+        for e in epoch_rows(db=db, job_id=model.job_id)
+    ]
+    return ModelOut(
+        id=model.id,
+        name=model.name,
+        trigger=model.trigger,
+        class_word=model.class_word,
+        family=model.family,
+        steps=model.steps,
+        final_loss=model.final_loss,
+        job_id=model.job_id,
+        epochs=epochs,
+        scores=model.scores,
+        recommended_strength=model.recommended_strength,
+        recommended_epoch=model.recommended_epoch,
+        created_at=model.created_at,
+    )
+
+
+def model_file(
+    *, db: Session, settings: Settings, model: LoraModel, fmt: str, epoch: int | None = None
+) -> Path:
+    """The final (or one epoch's) LoRA file in the asked format."""
+    if fmt not in FORMATS:
+        raise exc.BadFormat()
+    if epoch is None:
+        return _existing(settings, model.kohya_path if fmt == "kohya" else model.diffusers_path)
+    row = db.scalar(
+        select(LoraModelEpoch).where(LoraModelEpoch.job_id == model.job_id, LoraModelEpoch.epoch == epoch)
+    )
+    if row is None:
+        raise exc.ModelNotFound()
+    return _existing(settings, row.kohya_path if fmt == "kohya" else row.diffusers_path)
+
+
+def _existing(settings: Settings, relative: str) -> Path:
+    path = (settings.data_dir / relative).resolve()
+    # Paths come from our own rows, but never serve anything outside the data directory.
+    if not path.is_relative_to(settings.data_dir.resolve()) or not path.is_file():
+        raise exc.FileGone()
+    return path

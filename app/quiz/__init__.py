@@ -1,0 +1,1 @@
+"""The quiz engine: questions with choices, graded attempts, pass marks per lesson."""

@@ -1,0 +1,399 @@
+"""Review over HTTP: /api/submissions and /api/review for scripts, the learner's pages and the
+reviewer's queue and review screen."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import ValidationError
+
+from app.auth.dependencies import CurrentUser, DbSession, OptionalUser
+from app.auth.models import Role
+from app.errors import DomainError
+from app.lab.dependencies import ViewableModel
+from app.review import hints as review_hints
+from app.review import service
+from app.review.dependencies import ReviewableSubmission, Reviewer, ViewableSubmission
+from app.review.exceptions import RubricIncomplete
+from app.review.schemas import (
+    CRITERIA,
+    CRITERION_LABELS,
+    QueueItem,
+    ReviewIn,
+    ReviewOut,
+    RoundOut,
+    SubmissionCreated,
+    SubmissionIn,
+    SubmissionOut,
+)
+from app.web import is_htmx, redirect, render
+
+router = APIRouter()
+PNG = {"Cache-Control": "private, max-age=3600"}
+FilterQuery = Annotated[str, Query(pattern="^(waiting|mine|done)$")]
+
+
+# ---- JSON API ----
+
+
+@router.post("/api/submissions", status_code=201, response_model=SubmissionCreated)
+def api_submit(body: SubmissionIn, request: Request, db: DbSession, user: CurrentUser):
+    sub = service.submit(db=db, settings=request.app.state.settings, user=user, **body.model_dump())
+    db.commit()
+    return SubmissionCreated(id=sub.id, status=sub.status)
+
+
+@router.get("/api/submissions", response_model=list[RoundOut])
+def api_own_submissions(db: DbSession, user: CurrentUser):
+    return service.rounds(db=db, user_id=user.id)
+
+
+@router.get("/api/submissions/{submission_id}", response_model=SubmissionOut)
+def api_submission(submission: ViewableSubmission, db: DbSession):
+    return service.submission_out(db=db, submission=submission)
+
+
+@router.get("/api/submissions/{submission_id}/rounds", response_model=list[RoundOut])
+def api_rounds(submission: ViewableSubmission, db: DbSession):
+    return service.rounds(db=db, user_id=submission.user_id)
+
+
+@router.get("/api/submissions/{submission_id}/lora")
+def api_submission_lora(submission: ViewableSubmission, request: Request):
+    path = service.lora_path(settings=request.app.state.settings, submission=submission)
+    return FileResponse(path, media_type="application/octet-stream", filename=submission.lora_file)
+
+
+@router.get("/api/review/queue", response_model=list[QueueItem])
+def api_queue(db: DbSession, user: Reviewer, filter: FilterQuery = "waiting"):
+    return service.queue_items(db=db, submissions=service.queue(db=db, user=user, filter=filter))
+
+
+@router.post("/api/submissions/{submission_id}/claim", response_model=QueueItem)
+def api_claim(submission: ReviewableSubmission, db: DbSession, user: Reviewer):
+    service.claim(db=db, user=user, submission=submission)
+    db.commit()
+    return service.queue_items(db=db, submissions=[submission])[0]
+
+
+@router.post("/api/submissions/{submission_id}/release", response_model=QueueItem)
+def api_release(submission: ReviewableSubmission, db: DbSession, user: Reviewer):
+    service.release(db=db, user=user, submission=submission)
+    db.commit()
+    return service.queue_items(db=db, submissions=[submission])[0]
+
+
+@router.post("/api/submissions/{submission_id}/reviews", status_code=201, response_model=ReviewOut)
+def api_review(body: ReviewIn, submission: ReviewableSubmission, db: DbSession, user: Reviewer):
+    row = service.review(db=db, user=user, submission=submission, data=body)
+    db.commit()
+    return service.review_out(row)
+
+
+# ---- the learner's pages ----
+
+
+def _panel_context(db, model, user) -> dict:
+    subs = service.model_submissions(db=db, model_id=model.id)
+    return {
+        "model": model,
+        "is_owner": model.user_id == user.id,
+        "submissions": subs,
+        "open": next((s for s in subs if s.status.is_open), None),
+        "approved": any(s.status.value == "approved" for s in subs),
+        "reviews": {s.id: service.review_of(db=db, submission=s) for s in subs},
+        "epochs": [e.epoch for e in service.epoch_rows(db=db, model=model)],
+        "default_epoch": service.default_epoch(db=db, model=model),
+    }
+
+
+@router.get("/models/{model_id}/review")
+def model_review_panel(request: Request, model: ViewableModel, db: DbSession, user: CurrentUser):
+    ctx = _panel_context(db, model, user)
+    if ctx["is_owner"]:
+        service.mark_verdicts_seen(db=db, user=user, submissions=ctx["submissions"])
+        db.commit()
+    return render(request, "review/model.html", ctx, block="panel")
+
+
+@router.post("/models/{model_id}/submissions")
+def submit_from_form(
+    request: Request,
+    model: ViewableModel,
+    db: DbSession,
+    user: CurrentUser,
+    epoch: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+):
+    try:
+        data = SubmissionIn.model_validate(
+            {"model_id": model.id, "note": note, "epoch": epoch.strip() or None}
+        )
+        sub = service.submit(db=db, settings=request.app.state.settings, user=user, **data.model_dump())
+    except ValidationError as error:
+        return redirect(request, f"/models/{model.id}/review", message=_messages(error)[0], category="error")
+    except DomainError as error:
+        db.rollback()
+        return redirect(request, f"/models/{model.id}/review", message=error.detail, category="error")
+    db.commit()
+    return redirect(
+        request,
+        f"/submissions/{sub.id}",
+        message="Submitted: an art director will look at it soon.",
+        category="success",
+    )
+
+
+@router.get("/submissions")
+def own_submissions_page(request: Request, db: DbSession, user: CurrentUser):
+    subs = service.learner_submissions(db=db, user_id=user.id)
+    ctx = {
+        "rounds": service.rounds(db=db, user_id=user.id)[::-1],
+        "reviews": {s.id: service.review_of(db=db, submission=s) for s in subs},
+    }
+    service.mark_verdicts_seen(db=db, user=user, submissions=subs)
+    db.commit()
+    return render(request, "review/history.html", ctx)
+
+
+@router.get("/submissions/{submission_id}")
+def submission_page(request: Request, submission: ViewableSubmission, db: DbSession, user: CurrentUser):
+    if submission.user_id != user.id:
+        return redirect(request, f"/review/{submission.id}")
+    ctx = _evidence_context(request, db, submission)
+    service.mark_verdicts_seen(db=db, user=user, submissions=[submission])
+    db.commit()
+    return render(request, "review/submission.html", ctx)
+
+
+@router.get("/submissions/{submission_id}/files/{name:path}")
+def submission_file(submission: ViewableSubmission, request: Request, name: str):
+    path = service.frozen_file(settings=request.app.state.settings, submission=submission, name=name)
+    return FileResponse(path, media_type="image/png" if name.endswith(".png") else None, headers=PNG)
+
+
+@router.get("/submissions/{submission_id}/crops/{index}")
+def submission_crop(submission: ViewableSubmission, request: Request, index: int):
+    path = service.crop_file(settings=request.app.state.settings, submission=submission, index=index)
+    return FileResponse(path, headers=PNG)
+
+
+# ---- the reviewer's pages ----
+
+
+@router.get("/review/nav")
+def review_nav(request: Request, db: DbSession, user: OptionalUser):
+    """The nav's counts: submissions waiting (reviewers), new verdicts (learners)."""
+    if user is None:
+        return HTMLResponse("")
+    counts = {
+        "waiting": service.queue_counts(db=db, user=user)["waiting"] if user.has_role(Role.reviewer) else 0,
+        "verdicts": service.unseen_verdicts(db=db, user_id=user.id),
+    }
+    return render(request, "review/_nav.html", {"review_nav": counts}, block="counts")
+
+
+@router.get("/review")
+def queue_page(request: Request, db: DbSession, user: Reviewer, filter: FilterQuery = "waiting"):
+    subs = service.queue(db=db, user=user, filter=filter)
+    ctx = {
+        "filter": filter,
+        "items": service.queue_items(db=db, submissions=subs),
+        "counts": service.queue_counts(db=db, user=user),
+    }
+    return render(request, "review/queue.html", ctx, block="queue")
+
+
+def _evidence_context(request: Request, db, submission) -> dict:
+    out = service.submission_out(db=db, submission=submission)
+    sweep = submission.snapshot.get("sweep")
+    return {
+        "s": out,
+        "sub": submission,
+        "snap": submission.snapshot,
+        "sweep": sweep,
+        "hints": review_hints.rubric_hints(sweep),
+        "criteria": [(name, CRITERION_LABELS[name]) for name in CRITERIA],
+        "files": f"/submissions/{submission.id}/files/",
+    }
+
+
+def _screen_context(request: Request, db, submission, user, **extra) -> dict:
+    ctx = _evidence_context(request, db, submission)
+    ctx.update(
+        {
+            "mine": submission.reviewer_id == user.id,
+            "own": submission.user_id == user.id,
+            "generations": service.generations(db=db, submission=submission),
+            "seed": service.GENERATE_SEED,
+            "form": {},
+            "errors": [],
+            "gen_prompt": f"photo of {submission.snapshot['model']['trigger']} {submission.snapshot['model']['class_word']}, ",
+        }
+    )
+    ctx.update(extra)
+    return ctx
+
+
+@router.get("/review/{submission_id}")
+def review_screen(request: Request, submission: ReviewableSubmission, db: DbSession, user: Reviewer):
+    return render(request, "review/screen.html", _screen_context(request, db, submission, user))
+
+
+@router.post("/review/{submission_id}/claim")
+def claim_from_form(request: Request, submission: ReviewableSubmission, db: DbSession, user: Reviewer):
+    try:
+        service.claim(db=db, user=user, submission=submission)
+    except DomainError as error:
+        db.rollback()
+        return redirect(request, "/review", message=error.detail, category="error")
+    db.commit()
+    return redirect(
+        request, f"/review/{submission.id}", message="Claimed: it is yours to review.", category="success"
+    )
+
+
+@router.post("/review/{submission_id}/release")
+def release_from_form(request: Request, submission: ReviewableSubmission, db: DbSession, user: Reviewer):
+    try:
+        service.release(db=db, user=user, submission=submission)
+    except DomainError as error:
+        db.rollback()
+        return redirect(request, f"/review/{submission.id}", message=error.detail, category="error")
+    db.commit()
+    return redirect(request, "/review", message="Released back to the queue.", category="info")
+
+
+@router.post("/review/{submission_id}/generate")
+def generate_from_form(
+    request: Request,
+    submission: ReviewableSubmission,
+    db: DbSession,
+    user: Reviewer,
+    prompt: Annotated[str, Form()] = "",
+    strength: Annotated[str, Form()] = "0.8",
+):
+    from app.evaluate.schemas import GenerateIn
+
+    try:
+        data = GenerateIn.model_validate({"prompt": prompt, "strength": strength.strip() or "0.8"})
+        row = service.generate(
+            db=db,
+            settings=request.app.state.settings,
+            user=user,
+            submission=submission,
+            prompt=data.prompt,
+            strength=data.strength,
+        )
+    except ValidationError as error:
+        return _generate_error(request, db, submission, user, prompt, _messages(error))
+    except DomainError as error:
+        db.rollback()
+        return _generate_error(request, db, submission, user, prompt, [error.detail])
+    db.commit()
+    if is_htmx(request):
+        return render(request, "review/screen.html", {"g": row}, block="generation")
+    return redirect(
+        request, f"/review/{submission.id}#generate", message="Your image is ready.", category="success"
+    )
+
+
+def _generate_error(request, db, submission, user, prompt, messages):
+    ctx = _screen_context(request, db, submission, user, gen_errors=messages, gen_prompt=prompt)
+    if is_htmx(request):
+        # htmx leaves 4xx answers unswapped, so the message goes to the box's error slot with a 200.
+        return render(
+            request,
+            "review/screen.html",
+            ctx,
+            block="generate_errors",
+            headers={"HX-Retarget": "#generate-errors", "HX-Reswap": "innerHTML"},
+        )
+    return render(request, "review/screen.html", ctx, status_code=422)
+
+
+@router.post("/review/{submission_id}/verdict")
+def verdict_from_form(
+    request: Request,
+    submission: ReviewableSubmission,
+    db: DbSession,
+    user: Reviewer,
+    likeness: Annotated[str, Form()] = "",
+    consistency: Annotated[str, Form()] = "",
+    flexibility: Annotated[str, Form()] = "",
+    image_quality: Annotated[str, Form()] = "",
+    comment_likeness: Annotated[str, Form()] = "",
+    comment_consistency: Annotated[str, Form()] = "",
+    comment_flexibility: Annotated[str, Form()] = "",
+    comment_image_quality: Annotated[str, Form()] = "",
+    verdict: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+):
+    raw = {
+        "likeness": likeness,
+        "consistency": consistency,
+        "flexibility": flexibility,
+        "image_quality": image_quality,
+        "comment_likeness": comment_likeness,
+        "comment_consistency": comment_consistency,
+        "comment_flexibility": comment_flexibility,
+        "comment_image_quality": comment_image_quality,
+        "verdict": verdict,
+        "comment": comment,
+    }
+    try:
+        data = ReviewIn.model_validate(
+            {
+                "scores": {name: raw.get(name) or None for name in CRITERIA},
+                "comments": {name: raw.get(f"comment_{name}", "") for name in CRITERIA},
+                "verdict": raw.get("verdict") or None,
+                "comment": raw.get("comment", ""),
+            }
+        )
+        service.review(db=db, user=user, submission=submission, data=data)
+    except ValidationError as error:
+        return _verdict_errors(request, db, submission, user, raw, _messages(error))
+    except RubricIncomplete as error:
+        db.rollback()
+        return _verdict_errors(request, db, submission, user, raw, error.problems)
+    except DomainError as error:
+        db.rollback()
+        return _verdict_errors(request, db, submission, user, raw, [error.detail], error.status_code)
+    db.commit()
+    label = "approved" if data.verdict.value == "approved" else "sent back with changes requested"
+    return redirect(
+        request,
+        "/review",
+        message=f"Round {submission.round} of {submission.snapshot['model']['name']} {label}.",
+        category="success",
+    )
+
+
+def _verdict_errors(request, db, submission, user, raw, messages, status_code=422):
+    ctx = _screen_context(request, db, submission, user, form=raw, errors=messages)
+    return render(request, "review/screen.html", ctx, status_code=status_code)
+
+
+def _messages(error: ValidationError) -> list[str]:
+    readable = {
+        "scores": "mark",
+        "verdict": "verdict",
+        "comment": "comment",
+        "prompt": "prompt",
+        "strength": "strength",
+    }
+    out = []
+    for e in error.errors():
+        loc = [str(p) for p in e["loc"]]
+        field = (
+            CRITERION_LABELS.get(loc[-1])
+            if loc and loc[-1] in CRITERION_LABELS
+            else readable.get(loc[0] if loc else "", "form")
+        )
+        if loc and loc[0] == "scores":
+            out.append(f"{field}: choose a mark from 1 to 5.")
+        elif loc and loc[0] == "verdict":
+            out.append("Choose a verdict: approve or request changes.")
+        else:
+            out.append(f"{field}: {e['msg']}")
+    return out

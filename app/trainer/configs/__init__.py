@@ -1,0 +1,1 @@
+"""Model configs shipped with the project, so base models load with no model hub."""

@@ -1,0 +1,1 @@
+"""Datasets as a library: safe ingest, checks, face crops, captions (no web app imports)."""

@@ -1,0 +1,298 @@
+"""A whole training run on prepared images: what `loraface train` and the worker both call.
+
+load base -> encode once -> train (export + sample at each saved epoch) -> final files ->
+verify: reload the exported files the way users do and compare the UNet at strength 0 and 1."""
+
+import gc
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.trainer import base_models, export, lora, sampling
+from app.trainer.lora import EpochResult, TrainConfig, TrainingCancelled, TrainingError, TrainProgress
+
+__all__ = ["TrainImage", "TrainingOutcome", "run_training", "TrainingCancelled", "TrainingError"]
+
+
+@dataclass(frozen=True)
+class TrainImage:
+    path: Path  # a prepared square crop at cfg.resolution (RGB)
+    caption: str  # "<trigger> <class>, ..."
+    original_size: tuple[int, int] = (0, 0)  # (h, w) before cropping, for SDXL time ids
+    crop_top_left: tuple[int, int] = (0, 0)  # (top, left) of the crop in the original
+    crop_size: int = 0  # side of the square crop in the original (0: the original's shorter side)
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    lora_path: Path  # diffusers format of the last epoch: out_dir/diffusers/pytorch_lora_weights.safetensors
+    kohya_path: Path  # kohya/webui format of the last epoch: out_dir/<name>.safetensors
+    epochs: list[EpochResult]  # every exported epoch, including those before a resume
+    steps: int
+    final_loss: float
+    config: TrainConfig
+    family: str  # "sdxl" or "sd15"
+    losses: list[float]  # one per step
+
+
+def epoch_dir(out_dir: Path, epoch: int) -> Path:
+    """Where one epoch's exported files live."""
+    return out_dir / "epochs" / f"{epoch:03d}"
+
+
+def kohya_name(cfg: TrainConfig, epoch: int) -> str:
+    """File name of one epoch's kohya file (webui lists it as <name>-<epoch>)."""
+    return f"{cfg.name}-{epoch:03d}.safetensors"
+
+
+def saved_epochs(out_dir: Path, cfg: TrainConfig) -> list[EpochResult]:
+    """Every exported epoch on disk, in order (a resumed run also lists those before the crash)."""
+    results = []
+    for folder in sorted((out_dir / "epochs").glob("[0-9][0-9][0-9]")):
+        info_path = folder / "epoch.json"
+        if not info_path.exists():
+            continue
+        info = json.loads(info_path.read_text())
+        results.append(
+            EpochResult(
+                epoch=info["epoch"],
+                step=info["step"],
+                lora_path=folder / export.DIFFUSERS_WEIGHT_NAME,
+                kohya_path=folder / kohya_name(cfg, info["epoch"]),
+                sample_paths=[out_dir / p for p in info["samples"]],
+                loss=info["loss"],
+            )
+        )
+    return results
+
+
+def _start_fresh_or_resume(out_dir: Path, cfg: TrainConfig, resume: bool) -> None:
+    """Refuse to mix runs: a checkpoint of other settings is an error; without resume, old
+    checkpoints and epochs are cleared before anything new is written."""
+    saved = lora.checkpoint_dir(out_dir) / "train_config.json"
+    if resume and saved.exists():
+        if TrainConfig.from_dict(json.loads(saved.read_text())) != cfg:
+            raise TrainingError(
+                f"{out_dir} holds a checkpoint of a run with other settings: use a new folder"
+            )
+        return
+    for sub in ("checkpoints", "epochs", "samples", "diffusers"):
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+
+
+def run_training(
+    *,
+    cfg: TrainConfig,
+    images: list[TrainImage],
+    out_dir: Path,
+    base_model: str | None,
+    cache_dir: Path,
+    on_progress: Callable[[TrainProgress], None] = lambda p: None,
+    on_epoch: Callable[[EpochResult], None] = lambda e: None,
+    should_cancel: Callable[[], bool] = lambda: False,
+    resume: bool = True,
+    device: str | None = None,
+) -> TrainingOutcome:
+    """Encode, train, export every saved epoch in both formats with samples at a fixed seed, then
+    verify the final files by reloading them. Raises TrainingError subclasses or TrainingCancelled."""
+    import torch
+
+    lora.validate(cfg)
+    if not images:
+        raise TrainingError("no training images: add at least one accepted photo")
+    missing = [str(im.path) for im in images if not Path(im.path).is_file()]
+    if missing:
+        raise TrainingError(f"training image not found: {missing[0]}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _start_fresh_or_resume(out_dir, cfg, resume)
+    device = sampling.pick_device(device)
+    model = base_models.resolve(base_model, Path(cache_dir))
+    pipe = base_models.load_pipeline(model)
+    (out_dir / "train_config.json").write_text(cfg.to_json())
+    captions = [im.caption for im in images]
+    _, _, total_epochs = lora.plan(cfg, len(images))
+
+    examples = None
+    try:
+        examples = lora.encode_examples(pipe, images, device, cache_text=not cfg.train_text_encoder)
+        lora.free_encoders(pipe, keep_text=cfg.train_text_encoder)
+
+        def on_epoch_end(epoch: int, step: int, loss: float) -> None:
+            if epoch % cfg.save_every_epochs and epoch != total_epochs:
+                return
+            result = _export_epoch(
+                pipe, cfg, model.family, out_dir, epoch, step, loss, len(images), captions, device
+            )
+            on_epoch(result)
+
+        result = lora.train(
+            cfg,
+            pipe,
+            examples,
+            out_dir=out_dir,
+            device=device,
+            on_progress=on_progress,
+            on_epoch_end=on_epoch_end,
+            should_cancel=should_cancel,
+            resume=resume,
+        )
+        epochs = saved_epochs(out_dir, cfg)
+        final_diffusers = out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME
+        final_diffusers.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(epochs[-1].lora_path, final_diffusers)
+        final_kohya = out_dir / f"{cfg.name}.safetensors"
+        shutil.copyfile(epochs[-1].kohya_path, final_kohya)
+        verify_exports(pipe, cfg, final_diffusers, final_kohya, device)
+    except torch.OutOfMemoryError as exc:
+        raise lora.OutOfMemory(
+            f"the GPU ran out of memory ({cfg.resolution}px, batch {cfg.batch_size}): lower the resolution or batch size"
+        ) from exc
+    finally:
+        # Pipelines hold reference cycles (adapter hooks); free the GPU now, not at some later GC.
+        pipe = examples = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return TrainingOutcome(
+        lora_path=final_diffusers,
+        kohya_path=final_kohya,
+        epochs=epochs,
+        steps=result.steps,
+        final_loss=result.final_loss,
+        config=cfg,
+        family=model.family,
+        losses=result.losses,
+    )
+
+
+def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, captions, device) -> EpochResult:
+    """Write one epoch's LoRA in both formats and its samples at the fixed seed."""
+    import torch
+
+    folder = epoch_dir(out_dir, epoch)
+    models = lora.adapted_models(pipe, cfg)
+    lora_path = export.save_diffusers(models, folder, family)
+    meta = export.training_metadata(
+        cfg=cfg, family=family, steps=step, epochs=epoch, num_images=num_images, captions=captions
+    )
+    kohya_path = export.save_kohya(
+        models, folder / kohya_name(cfg, epoch), family=family, alpha=cfg.alpha, metadata=meta
+    )
+
+    # Samples with the adapter as trained (strength 1), on the run's seed, so epochs compare fairly.
+    _encoders_to(pipe, device)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")), torch.no_grad():
+        images = sampling.run_pipe(
+            pipe,
+            prompts=cfg.prompts_for_samples(),
+            seed=cfg.seed,
+            steps=cfg.sample_steps,
+            resolution=cfg.resolution,
+        )
+    lora.free_encoders(pipe, keep_text=cfg.train_text_encoder)
+    paths = []
+    for i, image in enumerate(images):
+        path = out_dir / "samples" / f"epoch_{epoch:03d}_{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+        paths.append(path)
+    # epoch.json last: its presence marks the epoch as complete.
+    (folder / "epoch.json").write_text(
+        json.dumps(
+            {
+                "epoch": epoch,
+                "step": step,
+                "loss": loss,
+                "samples": [str(p.relative_to(out_dir)) for p in paths],
+            }
+        )
+    )
+    return EpochResult(
+        epoch=epoch, step=step, lora_path=lora_path, kohya_path=kohya_path, sample_paths=paths, loss=loss
+    )
+
+
+def _encoders_to(pipe, device) -> None:
+    pipe.vae.to(device)
+    for encoder in lora.text_encoders(pipe):
+        encoder.to(device)
+
+
+def _probe(pipe, resolution: int, device):
+    """One fixed noisy latent, timestep and prompt: the UNet's output on it is compared below."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    size = resolution // pipe.vae_scale_factor
+    sample = torch.randn(1, 4, size, size, generator=g).to(device)
+    ids = lora.tokenize(pipe, "photo of a person")
+    return sample, ids
+
+
+def _unet_output(pipe, probe, resolution: int, device):
+    import torch
+
+    sample, ids = probe
+    with (
+        torch.no_grad(),
+        torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(device).startswith("cuda")),
+    ):
+        embeds, pooled = lora.encode_ids(pipe, ids, device)
+        added = None
+        if pooled is not None:
+            time_ids = torch.tensor(
+                [[resolution, resolution, 0, 0, resolution, resolution]], dtype=torch.float32, device=device
+            )
+            added = {"text_embeds": pooled, "time_ids": time_ids}
+        t = torch.tensor([500], device=device)
+        return pipe.unet(sample, t, embeds, added_cond_kwargs=added).sample.float().cpu()
+
+
+def verify_exports(pipe, cfg: TrainConfig, diffusers_path: Path, kohya_path: Path, device) -> None:
+    """Reload both exported files the way users do (diffusers' loader, and the kohya file through
+    diffusers' kohya converter) and check they reproduce the trained adapter, that strength 0 is
+    the base model exactly, and that every kohya key names a module A1111/ComfyUI would find.
+    The training adapter is removed from `pipe` afterwards."""
+    import torch
+
+    lora.free_encoders(pipe)  # the probe runs the text encoders on the device below
+    for encoder in lora.text_encoders(pipe):
+        encoder.to(device)
+    probe = _probe(pipe, cfg.resolution, device)
+    trained = _unet_output(pipe, probe, cfg.resolution, device)
+    models = lora.adapted_models(pipe, cfg)
+    for name, model in models.items():
+        # diffusers models call it delete_adapters, transformers models delete_adapter
+        model.delete_adapters("default") if name == "unet" else model.delete_adapter("default")
+    base = _unet_output(pipe, probe, cfg.resolution, device)
+    effect = (trained - base).abs().max().item()
+    if effect == 0:
+        raise TrainingError(
+            "the trained LoRA does not change the model: raise the learning rate or the steps"
+        )
+    # fp32 reloads agree to rounding; in bf16 allow a few percent of the LoRA's own effect.
+    tolerance = 1e-4 if str(device) == "cpu" else 0.05 * effect + 1e-3
+
+    for path in (diffusers_path, kohya_path):
+        pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="check")
+        try:
+            pipe.set_adapters(["check"], adapter_weights=[1.0])
+            full = _unet_output(pipe, probe, cfg.resolution, device)
+            pipe.set_adapters(["check"], adapter_weights=[0.0])
+            zero = _unet_output(pipe, probe, cfg.resolution, device)
+        finally:
+            pipe.delete_adapters(["check"])
+        error = (full - trained).abs().max().item()
+        if error > tolerance:
+            raise TrainingError(
+                f"the exported {path.name} reloads differently from the trained LoRA (max error {error:.2g})"
+            )
+        if not torch.equal(zero, base):
+            raise TrainingError(f"{path.name} at strength 0 does not give the base model")
+    unresolved = export.unresolved_kohya_keys(kohya_path, pipe)
+    if unresolved:
+        raise TrainingError(f"{kohya_path.name} has keys webui loaders cannot place, e.g. {unresolved[0]}")
+    lora.free_encoders(pipe)

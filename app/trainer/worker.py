@@ -1,0 +1,421 @@
+"""The worker: claim a job, train it with pipeline.run_training, report progress, finish it.
+
+The same loop runs as a thread inside the web server (LORAFACE_WORKER=thread) and as its own
+process (`loraface worker`). Training runs in the worker's thread; a small reporter thread
+writes progress and renews the lease a few times per second, so a slow database never slows
+a training step and a stalled step never lets the lease lapse."""
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.trainer import jobs
+from app.trainer.models import TrainingJob
+
+log = logging.getLogger("loraface.worker")
+
+
+def job_dir(data_dir: Path, user_id: int, job_id: int) -> Path:
+    """Where everything a job writes lives (erased with the account)."""
+    return data_dir / "users" / str(user_id) / "jobs" / str(job_id)
+
+
+def new_worker_id() -> str:
+    """host:pid:random, unique per worker loop."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def explain_failure(exc: BaseException, config: dict[str, Any]) -> str:
+    """One line the learner can act on, for every way a run can fail."""
+    from app.trainer.lora import BaseModelError, NonFiniteLoss, OutOfMemory, TrainingError
+
+    if isinstance(exc, BaseModelError):
+        return f"The base model could not be loaded: {exc}. An operator needs to fix LORAFACE_BASE_MODEL."
+    if isinstance(exc, OutOfMemory | NonFiniteLoss | TrainingError):
+        message = str(exc)
+        return message[:1].upper() + message[1:]
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return (
+            f"The machine ran out of memory (batch {config.get('batch_size')}, {config.get('resolution')}px, "
+            f"rank {config.get('rank')}): lower the batch size, the resolution or the rank."
+        )
+    if isinstance(exc, FileNotFoundError):
+        return (
+            f"A training photo is missing ({Path(str(exc.filename or '')).name}): upload the dataset again."
+        )
+    return f"Training stopped unexpectedly ({type(exc).__name__}: {str(exc)[:200]}). It has been logged."
+
+
+class _Reporter(threading.Thread):
+    """Writes the latest progress and renews the lease every `interval` seconds; notices a
+    cancel request or a lost lease and tells the training loop to stop."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        claim: jobs.Claim,
+        lease_seconds: float,
+        interval: float,
+        losses: list[list[float]],
+    ):
+        super().__init__(name=f"job-{claim.job_id}-reporter", daemon=True)
+        self.sessions, self.claim, self.lease_seconds, self.interval = (
+            sessions,
+            claim,
+            lease_seconds,
+            interval,
+        )
+        self.losses = losses
+        self.cancel_requested = threading.Event()
+        self.lease_lost = threading.Event()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._progress: dict[str, Any] | None = None
+        self._resumed_from: int | None = None
+        self._dirty = False
+
+    def update(self, p) -> None:
+        """on_progress: keep the newest values in memory only (the training thread never waits on the database)."""
+        with self._lock:
+            if self._progress is None and p.step > 1:
+                self._resumed_from = p.step - 1
+                # Points past the checkpoint came from the crashed attempt; this run redoes them.
+                self.losses[:] = [pt for pt in self.losses if pt[0] < p.step]
+            self._progress = {
+                "step": p.step,
+                "total_steps": p.total_steps,
+                "epoch": p.epoch,
+                "total_epochs": p.total_epochs,
+                "loss": p.loss,
+                "learning_rate": p.lr,
+                "images_per_second": p.images_per_second,
+                "eta_seconds": p.eta_seconds,
+            }
+            self.losses.append([p.step, p.loss])
+            self._dirty = True
+
+    def should_stop(self) -> bool:
+        return self.cancel_requested.is_set() or self.lease_lost.is_set()
+
+    def flush(self) -> None:
+        """Write now (also called once more when training ends)."""
+        with self._lock:
+            progress = self._progress if self._dirty else None
+            losses = list(self.losses) if self._dirty else None
+            resumed, self._resumed_from = self._resumed_from, None
+            self._dirty = False
+        with self.sessions() as db:
+            try:
+                cancel = jobs.report(
+                    db=db,
+                    claim=self.claim,
+                    lease_seconds=self.lease_seconds,
+                    progress=progress,
+                    losses=losses,
+                    resumed_from_step=resumed,
+                )
+                db.commit()
+            except jobs.LostLease:
+                db.rollback()
+                self.lease_lost.set()
+                return
+        if cancel:
+            self.cancel_requested.set()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            if self.lease_lost.is_set():
+                return
+            try:
+                self.flush()
+            except Exception:  # a database hiccup: try again next tick, the lease has slack
+                log.exception("progress write for job %s failed", self.claim.job_id)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(timeout=10)
+
+
+class Worker:
+    """Claims and runs jobs one at a time until asked to stop."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        worker_id: str | None = None,
+        lease_seconds: float = jobs.LEASE_SECONDS,
+        poll_seconds: float = 1.0,
+        report_seconds: float = 0.3,
+        device: str | None = None,
+    ):
+        self.sessions, self.settings = sessions, settings
+        self.worker_id = worker_id or new_worker_id()
+        self.lease_seconds, self.poll_seconds, self.report_seconds = (
+            lease_seconds,
+            poll_seconds,
+            report_seconds,
+        )
+        self.device = device
+        self.stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- the loop ----
+
+    def run(self, *, exit_when_idle: bool = False) -> int:
+        """Claim and run jobs until stop() (or, with exit_when_idle, until no job is queued or running)."""
+        ran = 0
+        while not self.stop_event.is_set():
+            try:
+                claim = self.claim()
+            except Exception:  # the database is down or busy: wait and retry, never die
+                log.exception("claiming a job failed")
+                claim = None
+            if claim is None:
+                if exit_when_idle and self._nothing_left():
+                    break
+                self.stop_event.wait(self.poll_seconds)
+                continue
+            try:
+                self.run_claimed(claim)
+            except Exception:  # e.g. the database went away mid-write: the lease lapses and
+                # another claim resumes the job from its checkpoint; this loop keeps going
+                log.exception("job %s: the worker could not record its end", claim.job_id)
+            ran += 1
+        return ran
+
+    def _nothing_left(self) -> bool:
+        with self.sessions() as db:
+            return jobs.unfinished_count(db=db) == 0
+
+    def claim(self) -> jobs.Claim | None:
+        """Requeue jobs of dead workers, then take the next one."""
+        with self.sessions() as db:
+            for job_id, status in jobs.requeue_expired(db=db):
+                log.warning("job %s lost its worker: now %s", job_id, status.value)
+            db.commit()
+            claim = jobs.claim_next(db=db, worker_id=self.worker_id, lease_seconds=self.lease_seconds)
+        if claim:
+            log.info("worker %s claimed job %s (attempt %s)", self.worker_id, claim.job_id, claim.attempt)
+        return claim
+
+    def run_claimed(self, claim: jobs.Claim) -> None:
+        """Train one claimed job to its end: succeeded, failed, cancelled, or handed back."""
+        with self.sessions() as db:
+            job = db.get(TrainingJob, claim.job_id)
+            config, images, base_model = dict(job.config), list(job.images), job.base_model
+            out_dir = job_dir(self.settings.data_dir, job.user_id, job.id)
+            losses = [list(p) for p in job.losses or []]
+        reporter = _Reporter(
+            sessions=self.sessions,
+            claim=claim,
+            lease_seconds=self.lease_seconds,
+            interval=self.report_seconds,
+            losses=losses,
+        )
+        reporter.start()
+        try:
+            outcome = self._train(claim, config, images, base_model, out_dir, reporter)
+        except Exception as exc:  # every ending is written down, none is silent
+            reporter.stop()
+            self._record_ending(claim, exc, config, reporter, out_dir)
+            return
+        reporter.stop()
+        self._write(
+            claim,
+            lambda db: jobs.finish_succeeded(
+                db=db,
+                claim=claim,
+                name=outcome.config.name,
+                family=outcome.family,
+                steps=outcome.steps,
+                final_loss=_finite(outcome.final_loss),
+                kohya_path=self._rel(outcome.kohya_path),
+                diffusers_path=self._rel(outcome.lora_path),
+            ),
+        )
+
+    # ---- pieces ----
+
+    def _train(self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter):
+        from app.trainer.lora import TrainConfig
+        from app.trainer.pipeline import run_training
+
+        cfg = TrainConfig.from_dict(config)
+        train_images = self._prepare_images(images, out_dir / "inputs", cfg.resolution)
+
+        def on_epoch(result) -> None:
+            sample = result.sample_paths[0] if result.sample_paths else None
+            written = self._write(
+                claim,
+                lambda db: jobs.record_epoch(
+                    db=db,
+                    claim=claim,
+                    epoch=result.epoch,
+                    step=result.step,
+                    loss=_finite(result.loss),
+                    diffusers_path=self._rel(result.lora_path),
+                    kohya_path=self._rel(result.kohya_path),
+                    sample_path=self._rel(sample) if sample else None,
+                ),
+            )
+            if not written:
+                reporter.lease_lost.set()
+                raise jobs.LostLease(f"job {claim.job_id} attempt {claim.attempt} lost its lease")
+
+        return run_training(
+            cfg=cfg,
+            images=train_images,
+            out_dir=out_dir,
+            base_model=base_model,
+            cache_dir=self.settings.data_dir / "cache",
+            on_progress=reporter.update,
+            on_epoch=on_epoch,
+            should_cancel=lambda: reporter.should_stop() or self.stop_event.is_set(),
+            resume=True,
+            device=self.device,
+        )
+
+    def _prepare_images(self, images: list[dict[str, Any]], folder: Path, resolution: int):
+        """The job's crops at the training resolution (resized copies when the dataset's differ)."""
+        from PIL import Image
+
+        from app.trainer.pipeline import TrainImage
+
+        folder.mkdir(parents=True, exist_ok=True)
+        prepared = []
+        for i, item in enumerate(images):
+            source = self.settings.data_dir / item["path"]
+            target = folder / f"{i:03d}.png"
+            if not target.exists():
+                with Image.open(source) as im:
+                    im = im.convert("RGB")
+                    if im.size != (resolution, resolution):
+                        im = im.resize((resolution, resolution), Image.LANCZOS)
+                    im.save(target)
+            prepared.append(
+                TrainImage(
+                    path=target,
+                    caption=item["caption"],
+                    original_size=tuple(item.get("original_size") or (0, 0)),
+                    crop_top_left=tuple(item.get("crop_top_left") or (0, 0)),
+                )
+            )
+        return prepared
+
+    def _record_ending(self, claim, exc: BaseException, config, reporter: _Reporter, out_dir: Path) -> None:
+        from app.trainer.lora import TrainingCancelled
+
+        if reporter.lease_lost.is_set() or isinstance(exc, jobs.LostLease):
+            log.warning(
+                "job %s attempt %s lost its lease; stopping without writing", claim.job_id, claim.attempt
+            )
+            self._forget_if_deleted(claim, out_dir)
+            return
+        if isinstance(exc, TrainingCancelled):
+            if self.stop_event.is_set() and not reporter.cancel_requested.is_set():
+                self._write(claim, lambda db: jobs.release(db=db, claim=claim))
+                log.info("job %s handed back to the queue (worker stopping)", claim.job_id)
+            else:
+                self._write(claim, lambda db: jobs.finish_cancelled(db=db, claim=claim))
+            return
+        message = explain_failure(exc, config)
+        if message.startswith("Training stopped unexpectedly"):
+            log.error("job %s failed", claim.job_id, exc_info=exc)
+        else:
+            log.info("job %s failed: %s", claim.job_id, message)
+        reporter.flush()  # keep the last step and loss the learner saw
+        self._write(claim, lambda db: jobs.finish_failed(db=db, claim=claim, error=message))
+
+    def _write(self, claim: jobs.Claim, change) -> bool:
+        """One fenced write in its own transaction; False (and a log line) when it was refused."""
+        with self.sessions() as db:
+            try:
+                change(db)
+                db.commit()
+            except jobs.LostLease:
+                db.rollback()
+                log.warning("job %s attempt %s: late write refused", claim.job_id, claim.attempt)
+                return False
+        return True
+
+    def _forget_if_deleted(self, claim: jobs.Claim, out_dir: Path) -> None:
+        """When the learner erased their account mid-run, remove what this attempt wrote."""
+        with self.sessions() as db:
+            if db.get(TrainingJob, claim.job_id) is None:
+                shutil.rmtree(out_dir, ignore_errors=True)
+
+    def _rel(self, path: Path) -> str:
+        return str(Path(path).resolve().relative_to(self.settings.data_dir.resolve()))
+
+    # ---- thread mode ----
+
+    def start_thread(self) -> threading.Thread:
+        """Run the loop in a daemon thread (the web server's worker)."""
+        self._thread = threading.Thread(target=self._run_logged, name="training-worker", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def _run_logged(self) -> None:
+        try:
+            self.run()
+        except Exception:
+            log.exception("the training worker stopped")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the loop to stop (a running job stops at its next step and goes back to the queue)."""
+        self.stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+
+
+def _finite(value: float | None) -> float | None:
+    import math
+
+    return value if value is not None and math.isfinite(value) else None
+
+
+def run_worker_process(
+    *,
+    settings: Settings,
+    lease_seconds: float,
+    poll_seconds: float,
+    exit_when_idle: bool,
+    device: str | None = None,
+) -> int:
+    """`loraface worker`: the loop as a process; SIGTERM/SIGINT hand the running job back."""
+    import signal
+
+    from app.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    worker = Worker(
+        sessions=make_sessionmaker(engine),
+        settings=settings,
+        lease_seconds=lease_seconds,
+        poll_seconds=poll_seconds,
+        device=device,
+    )
+
+    def _stop(signum, _frame):
+        log.info("signal %s: stopping after the current step", signum)
+        worker.stop_event.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    started = time.monotonic()
+    ran = worker.run(exit_when_idle=exit_when_idle)
+    log.info("worker %s ran %s jobs in %.0f s", worker.worker_id, ran, time.monotonic() - started)
+    engine.dispose()
+    return ran
