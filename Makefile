@@ -11,12 +11,16 @@ PORT ?= 8000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgresql install course-images system-deps chromium postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgresql install course-images tokenizers system-deps chromium postgres lint format bench clean
 
 run: install
 	$(BIN)/loraface serve --host $(HOST) --port $(PORT)
 
-install: $(INSTALLED) $(HTMX) course-images
+install: $(INSTALLED) $(HTMX) course-images tokenizers
+
+# CLIP tokenizer files built from the BPE vocabulary inside the installed open_clip wheel.
+tokenizers: $(INSTALLED)
+	$(BIN)/python -c 'from app.trainer.configs.generate import ensure_tokenizers; ensure_tokenizers()'
 
 # Lesson pictures drawn from photos shipped inside scikit-image and matplotlib (nothing downloaded).
 course-images: $(INSTALLED)

@@ -80,8 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: Exception):
         # An id or number too large for the database column: a bad request, not our failure.
-        status = 404 if request.method == "GET" else 422
-        return _error_response(request, status, "A number in the request is out of range.")
+        # No row can have such an id, so the answer is the same as for any unknown id.
+        return _error_response(request, 404, "There is nothing with that id (the number is out of range).")
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception):

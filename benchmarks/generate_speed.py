@@ -83,10 +83,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="alternations of base and LoRA runs")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (1 is steadiest on a busy box)"
+    )
     args = parser.parse_args()
 
     import torch
     from train_speed import build_pipe
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

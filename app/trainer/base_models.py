@@ -10,6 +10,16 @@ from pathlib import Path
 from app.trainer.lora import BaseModelError
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
+
+
+def shipped_configs() -> Path:
+    """The shipped config folders, with their tokenizers built on first use."""
+    from app.trainer.configs.generate import ensure_tokenizers
+
+    ensure_tokenizers()
+    return CONFIGS
+
+
 FAMILIES = ("sdxl", "sd15")
 _HEADER_LIMIT = 100_000_000  # a safetensors header is JSON; anything larger is not one
 
@@ -128,7 +138,7 @@ def load_pipeline(model: BaseModel, *, dtype=None):
             # newer diffusers renamed torch_dtype to dtype; the old name works in every version
             warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
             if model.single_file:
-                config = str(CONFIGS / model.family)
+                config = str(shipped_configs() / model.family)
                 pipe = cls.from_single_file(
                     str(model.path), config=config, torch_dtype=dtype, local_files_only=True, **extra
                 )

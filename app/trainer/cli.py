@@ -387,16 +387,6 @@ def _mean_abs_difference(a, b) -> float:
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).mean())
 
 
-def _recommended_strength(effect: dict[str, float]) -> float:
-    """The lowest strength that moves the image at least 75% as far from the base as strength 1
-    does: beyond it more strength mostly adds the training photos' look, not more likeness."""
-    full = effect["1.0"]
-    for key in sorted(effect, key=float):
-        if float(key) > 0 and effect[key] >= 0.75 * full:
-            return float(key)
-    return 1.0
-
-
 @click.group()
 def bench():
     """Print speed figures, with a reference measured in the same run."""

@@ -232,9 +232,12 @@ def sdxl_time_ids(item, resolution: int) -> list[float]:
     return [orig[0], orig[1], round(top * scale), round(left * scale), resolution, resolution]
 
 
-def encode_examples(pipe, images: list, device, *, cache_text: bool = True) -> list[Example]:
+def encode_examples(
+    pipe, images: list, device, *, cache_text: bool = True, resolution: int | None = None
+) -> list[Example]:
     """Encode every image once (and its caption, unless the text encoders train): the VAE and
-    text encoders then leave the GPU for the whole loop."""
+    text encoders then leave the GPU for the whole loop. Crops of another size are resized to
+    `resolution` (batches need one size)."""
     import numpy as np
     import torch
     from PIL import Image
@@ -247,7 +250,10 @@ def encode_examples(pipe, images: list, device, *, cache_text: bool = True) -> l
     examples = []
     for item in images:
         with Image.open(item.path) as im:
-            pixels = np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1.0
+            im = im.convert("RGB")
+            if resolution and im.size != (resolution, resolution):
+                im = im.resize((resolution, resolution), Image.LANCZOS)
+            pixels = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
         tensor = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).to(device)
         with torch.no_grad():
             dist = vae.encode(tensor).latent_dist
@@ -404,6 +410,9 @@ def _load_checkpoint(folder: Path, models: dict, optimizer, cfg: TrainConfig) ->
     return state["step"], state["losses"]
 
 
+EPOCH_DONE = "epoch_done"  # in the checkpoint folder once on_epoch_end has finished for it
+
+
 def checkpoint_dir(out_dir: Path) -> Path:
     """Where the loop keeps the checkpoint a crashed or cancelled run resumes from."""
     return out_dir / "checkpoints" / "last"
@@ -454,7 +463,7 @@ def train(
     text_params = []
     # peft draws the initial A matrices from the global RNG: seed it (in a fork, leaving the
     # caller's RNG alone) so the same seed gives the same run.
-    with torch.random.fork_rng(devices=[device] if on_cuda else []):
+    with torch.random.fork_rng(devices=[device.index or torch.cuda.current_device()] if on_cuda else []):
         torch.manual_seed(cfg.seed)
         unet_params = add_lora(unet, cfg)
         if cfg.train_text_encoder:
@@ -492,6 +501,21 @@ def train(
         f", resuming at step {start_step}" if start_step else "",
     )
 
+    def finish_epoch(step: int) -> None:
+        """Hand the finished epoch to on_epoch_end (export, samples), then mark it done in the
+        checkpoint. A crash between the two redoes only the hand-over on resume, from the same
+        weights, so no epoch is ever skipped."""
+        epoch, pos = divmod(step - 1, per_epoch)
+        epoch_losses = losses[step - pos - 1 : step]
+        for model in models.values():
+            model.eval()
+        on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
+        for model in models.values():
+            model.train()
+        (checkpoint_dir(out_dir) / EPOCH_DONE).touch()
+
+    if start_step and not (checkpoint_dir(out_dir) / EPOCH_DONE).exists():
+        finish_epoch(start_step)
     for model in models.values():
         model.train()
     pending = None  # (step, epoch, lr, loss tensor): read one step late so the GPU never waits on us
@@ -601,12 +625,7 @@ def train(
             report(*pending)
             pending = None
             _save_checkpoint(checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg)
-            epoch_losses = losses[-(pos + 1) :]
-            for model in models.values():
-                model.eval()
-            on_epoch_end(epoch + 1, step + 1, sum(epoch_losses) / len(epoch_losses))
-            for model in models.values():
-                model.train()
+            finish_epoch(step + 1)
             epoch_start, epoch_images = time.perf_counter(), 0
 
     for model in models.values():

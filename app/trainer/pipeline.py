@@ -117,7 +117,9 @@ def run_training(
 
     examples = None
     try:
-        examples = lora.encode_examples(pipe, images, device, cache_text=not cfg.train_text_encoder)
+        examples = lora.encode_examples(
+            pipe, images, device, cache_text=not cfg.train_text_encoder, resolution=cfg.resolution
+        )
         lora.free_encoders(pipe, keep_text=cfg.train_text_encoder)
 
         def on_epoch_end(epoch: int, step: int, loss: float) -> None:

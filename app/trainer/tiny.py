@@ -9,7 +9,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from app.trainer.base_models import CONFIGS
+from app.trainer.base_models import shipped_configs
 
 TINY_VERSION = "tiny-sdxl-v2"  # bump when the architecture below changes, so caches rebuild
 TINY_RESOLUTION = 128  # training size for the demo: 16x16 latents
@@ -82,10 +82,10 @@ def _build(target: Path, seed: int) -> None:
         vae=vae,
         text_encoder=CLIPTextModel(text_config),
         text_encoder_2=CLIPTextModelWithProjection(text_config),
-        tokenizer=CLIPTokenizer.from_pretrained(CONFIGS / "sdxl" / "tokenizer"),
-        tokenizer_2=CLIPTokenizer.from_pretrained(CONFIGS / "sdxl" / "tokenizer_2"),
+        tokenizer=CLIPTokenizer.from_pretrained(shipped_configs() / "sdxl" / "tokenizer"),
+        tokenizer_2=CLIPTokenizer.from_pretrained(shipped_configs() / "sdxl" / "tokenizer_2"),
         unet=unet,
-        scheduler=EulerDiscreteScheduler.from_pretrained(CONFIGS / "sdxl" / "scheduler"),
+        scheduler=EulerDiscreteScheduler.from_pretrained(shipped_configs() / "sdxl" / "scheduler"),
     )
     # Build beside the target and rename: a half-built model is never visible to another process.
     staging = target.with_name(f"{target.name}.building-{os.getpid()}-{threading.get_ident()}")

@@ -8,6 +8,8 @@ comes from a model hub. The output is committed; this script is how it was made:
 import gzip
 import importlib.util
 import json
+import os
+import shutil
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -144,7 +146,10 @@ CLIP_MERGES = 49152 - 256 - 2  # CLIP keeps this many merges: vocab = 256 bytes 
 def _bpe_file() -> Path:
     spec = importlib.util.find_spec("open_clip")
     if spec is None or spec.origin is None:
-        raise SystemExit("open_clip_torch is not installed; it carries the CLIP BPE vocabulary")
+        raise RuntimeError(
+            "the CLIP tokenizer files are missing and open_clip_torch (which carries CLIP's vocabulary) is not"
+            " installed: run `make tokenizers` or `pip install --no-deps open_clip_torch`"
+        )
     return Path(spec.origin).parent / "bpe_simple_vocab_16e6.txt.gz"
 
 
@@ -195,6 +200,28 @@ def write_tokenizer(folder: Path, *, pad_token: str) -> None:
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
+def ensure_tokenizers() -> None:
+    """Write the tokenizer folders once (they are built from the installed open_clip wheel's
+    BPE vocabulary, not kept in the repository)."""
+    # SD 1.5 and SDXL's first encoder pad with the end token; SDXL's OpenCLIP encoder pads with "!".
+    for folder, pad in (
+        (HERE / "sdxl" / "tokenizer", "<|endoftext|>"),
+        (HERE / "sdxl" / "tokenizer_2", "!"),
+        (HERE / "sd15" / "tokenizer", "<|endoftext|>"),
+    ):
+        if (folder / "tokenizer_config.json").exists():
+            continue
+        # Written beside and renamed into place: another process never reads half a vocabulary.
+        staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        write_tokenizer(staging, pad_token=pad)
+        shutil.rmtree(folder, ignore_errors=True)  # a folder left half-written by an older version
+        try:
+            staging.rename(folder)
+        except OSError:  # another process got there first with the same files
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 def write(folder: Path, files: dict[str, dict]) -> None:
     """Write one family's config files under folder."""
     for name, content in files.items():
@@ -206,8 +233,5 @@ def write(folder: Path, files: dict[str, dict]) -> None:
 if __name__ == "__main__":
     write(HERE / "sdxl", SDXL)
     write(HERE / "sd15", SD15)
-    # SD 1.5 and SDXL's first encoder pad with the end token; SDXL's OpenCLIP encoder pads with "!".
-    write_tokenizer(HERE / "sdxl" / "tokenizer", pad_token="<|endoftext|>")
-    write_tokenizer(HERE / "sdxl" / "tokenizer_2", pad_token="!")
-    write_tokenizer(HERE / "sd15" / "tokenizer", pad_token="<|endoftext|>")
+    ensure_tokenizers()
     print(f"wrote configs under {HERE}")

@@ -139,5 +139,6 @@ def test_stopping_the_worker_hands_the_job_back_and_the_next_resumes_it(app, db,
 
     row = _job(app, job.id)
     assert row.status == JobStatus.succeeded, row.error
-    assert row.attempt == 2 and row.resumed_from_step == 4
+    # The last epoch checkpoint before the stop took effect: epoch 1, or epoch 2 on a slow machine.
+    assert row.attempt == 2 and row.resumed_from_step in (4, 8)
     assert [p[0] for p in row.losses] == list(range(1, 13))

@@ -244,3 +244,39 @@ def test_text_encoder_adapters_export_and_reload(tmp_path, model_cache, face_ima
     (d_embeds, d_pooled), (k_embeds, k_pooled) = reloaded
     assert (d_embeds - base).abs().max() > 1e-4, "the text encoder adapters change the embeddings"
     assert torch.allclose(d_embeds, k_embeds, atol=1e-5) and torch.allclose(d_pooled, k_pooled, atol=1e-5)
+
+
+def test_an_epoch_interrupted_after_its_checkpoint_is_still_handed_over_on_resume(
+    tmp_path, model_cache, face_images
+):
+    """Killed after the last checkpoint but before the epoch's export was reported: the resumed run
+    reports that epoch (from the checkpoint's weights) instead of skipping it."""
+    cfg = TrainConfig(**{**CFG.__dict__, "epochs": 1, "sample_steps": 1})
+    reported = []
+
+    def crash_on_report(result):
+        raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError, match="worker killed"):
+        run_training(
+            cfg=cfg,
+            images=face_images,
+            out_dir=tmp_path,
+            base_model=None,
+            cache_dir=model_cache,
+            device="cpu",
+            on_epoch=crash_on_report,
+        )
+    progress = []
+    outcome = run_training(
+        cfg=cfg,
+        images=face_images,
+        out_dir=tmp_path,
+        base_model=None,
+        cache_dir=model_cache,
+        device="cpu",
+        on_epoch=reported.append,
+        on_progress=progress.append,
+    )
+    assert progress == [], "no step is trained twice"
+    assert [r.epoch for r in reported] == [1] and outcome.steps == 4 and outcome.lora_path.exists()
