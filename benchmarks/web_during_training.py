@@ -16,6 +16,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -229,6 +230,8 @@ def main() -> None:
         "LORAFACE_WORKER": "off" if args.separate_worker else "thread",
     }
     env.pop("LORAFACE_BASE_MODEL", None)
+    # A SIGTERM (e.g. from `timeout`) still runs the clean-up below and stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     prepare(env)
     port = free_port()
     procs = [
@@ -276,7 +279,11 @@ def main() -> None:
     finally:
         for proc in procs:
             proc.terminate()
-            proc.wait(timeout=60)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 if __name__ == "__main__":

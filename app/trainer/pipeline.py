@@ -142,11 +142,10 @@ def run_training(
             resume=resume,
         )
         epochs = saved_epochs(out_dir, cfg)
-        final_diffusers = out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME
-        final_diffusers.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(epochs[-1].lora_path, final_diffusers)
-        final_kohya = out_dir / f"{cfg.name}.safetensors"
-        shutil.copyfile(epochs[-1].kohya_path, final_kohya)
+        final_diffusers = _copy_atomic(
+            epochs[-1].lora_path, out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME
+        )
+        final_kohya = _copy_atomic(epochs[-1].kohya_path, out_dir / f"{cfg.name}.safetensors")
         verify_exports(pipe, cfg, final_diffusers, final_kohya, device)
     except torch.OutOfMemoryError as exc:
         raise lora.OutOfMemory(
@@ -168,6 +167,15 @@ def run_training(
         family=model.family,
         losses=result.losses,
     )
+
+
+def _copy_atomic(source: Path, target: Path) -> Path:
+    """Copy beside the target and rename over it: a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)
+    return target
 
 
 def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, captions, device) -> EpochResult:
