@@ -11,7 +11,7 @@ PORT ?= 8000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgresql install course-images tokenizers system-deps chromium postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgresql install course-images tokenizers system-deps chromium compose postgres lint format bench clean
 
 run: install
 	$(BIN)/loraface serve --host $(HOST) --port $(PORT)
@@ -42,13 +42,20 @@ $(HTMX): package.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
-system-deps: chromium postgres
+system-deps: chromium compose postgres
 
 # Browser tests drive Debian's chromium (Playwright never downloads a browser here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing chromium"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+
+# tests/deploy validates docker-compose.yml with `docker compose config` (no Docker daemon needed);
+# Debian's docker-compose 1.29 does it where the CLI plugin is missing (without the engine it recommends).
+compose:
+	@docker compose version >/dev/null 2>&1 || docker-compose version >/dev/null 2>&1 || { \
+	  echo "installing docker-compose"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose) >/dev/null; }
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
@@ -63,11 +70,11 @@ test: install system-deps
 # pytest's exit code 5 means "no tests collected" (a filtered run), not a failure.
 test-sqlite: install
 	@echo "== tests on SQLite =="
-	LORAFACE_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	LORAFACE_TEST_REQUIRE_COMPOSE=1 LORAFACE_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 test-postgresql: install postgres
 	@echo "== tests on PostgreSQL =="
-	LORAFACE_TEST_DATABASE=postgresql LORAFACE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	LORAFACE_TEST_REQUIRE_COMPOSE=1 LORAFACE_TEST_DATABASE=postgresql LORAFACE_TEST_PG_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 lint: install
 	$(BIN)/ruff check app tests benchmarks

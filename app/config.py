@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite inside data_dir
     base_model: str | None = None  # unset: the tiny demo SDXL, built locally
     worker: Literal["thread", "off"] = "thread"
+    # How workers learn of waiting jobs: `procrastinate` (PostgreSQL only) delivers each job
+    # through procrastinate's queue; `database` polls training_jobs. auto: procrastinate on
+    # PostgreSQL, database on SQLite. Either way training_jobs decides who runs what.
+    queue: Literal["auto", "database", "procrastinate"] = "auto"
     secret_key: str = ""  # empty: generated once into data_dir/secret_key
 
     # Sessions and sign-in.
@@ -35,6 +39,14 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'loraface.db'}"
         return self
+
+    @property
+    def uses_procrastinate(self) -> bool:
+        """Whether jobs are delivered through procrastinate (needs PostgreSQL)."""
+        is_pg = self.database_url.startswith("postgresql")
+        if self.queue == "procrastinate" and not is_pg:
+            raise ValueError("LORAFACE_QUEUE=procrastinate needs a PostgreSQL LORAFACE_DATABASE_URL")
+        return self.queue == "procrastinate" or (self.queue == "auto" and is_pg)
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory if needed and return it."""

@@ -22,7 +22,13 @@ async def startup(app: FastAPI) -> None:
 
         # Its own connection pool: a burst of page requests must never starve the lease heartbeat.
         app.state.worker_engine = make_engine(app.state.settings.database_url)
-        app.state.worker = Worker(sessions=make_sessionmaker(app.state.worker_engine), settings=app.state.settings)
+        from app.datasets import retention
+
+        app.state.worker = Worker(
+            sessions=make_sessionmaker(app.state.worker_engine),
+            settings=app.state.settings,
+            after_job=retention.after_job_hook(app.state.settings),
+        )
         app.state.worker.start_thread()
         from app.evaluate.runner import SweepRunner
 

@@ -102,6 +102,9 @@ def include_routers(app: FastAPI) -> None:
     from app.datasets.router import router as datasets_router
 
     app.include_router(datasets_router)
+    from app.privacy.router import router as privacy_router
+
+    app.include_router(privacy_router)
     from app.lab.router import router as lab_router
 
     app.include_router(lab_router)

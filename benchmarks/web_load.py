@@ -37,7 +37,12 @@ def prepare_database(env: dict[str, str]) -> str:
         "db=make_sessionmaker(make_engine(st.database_url))();"
         "seed_all(db=db, settings=st);"
         "u=s.create_user(db=db, email='load@example.com', password='load test password');"
-        "_, raw=s.create_api_token(db=db, user=u, name='load'); db.commit(); print(raw)"
+        "_, raw=s.create_api_token(db=db, user=u, name='load');"
+        # A waiting job to poll, as the lab page and scripts do while a run trains.
+        "from app.trainer import jobs;"
+        "jobs.enqueue(db=db, user_id=u.id, dataset_id=None, config={'trigger': 'sks', 'class_word': 'person'},"
+        " images=[], base_model=None, total_steps=40, total_epochs=10);"
+        "db.commit(); print(raw)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
@@ -116,7 +121,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary data dir")
-    parser.add_argument("--paths", nargs="*", default=["/healthz", "/lessons/1", "/api/lessons", "/api/feed"])
+    parser.add_argument(
+        "--paths", nargs="*", default=["/healthz", "/lessons/1", "/community", "/api/feed", "/api/jobs/1"]
+    )
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="loraface-load-"))

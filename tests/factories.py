@@ -18,16 +18,23 @@ def make_user(
     email: str | None = None,
     password: str = PASSWORD,
     display_name: str | None = None,
+    consented: bool = True,
 ) -> User:
-    """A user of the given role, created the way sign-up creates one."""
+    """A user of the given role, created the way sign-up creates one. By default they have agreed
+    to the photo statement (keeping the default retention), so they may upload datasets."""
+    from app.privacy import service as privacy_service
+
     n = next(_counter)
-    return auth_service.create_user(
+    user = auth_service.create_user(
         db=db,
         email=email or f"{role}{n}@example.com",
         password=password,
         display_name=display_name or f"{role.title()} {n}",
         role=Role(role),
     )
+    if consented:
+        privacy_service.record_consent(db=db, user=user)
+    return user
 
 
 def make_token(db: Session, user: User, name: str = "test") -> str:
@@ -42,6 +49,7 @@ def make_training_job(
     *,
     images: list[dict] | None = None,
     max_queued: int | None = None,
+    dataset_id: int | None = None,
     **config,
 ):
     """A queued training job for the user, through the real queue (tiny settings by default)."""
@@ -56,7 +64,7 @@ def make_training_job(
     )
     extra = {"max_queued": max_queued} if max_queued else {}
     return jobs.enqueue(
-        db=db, user_id=user.id, dataset_id=None, config=json.loads(cfg.to_json()), images=images or [],
+        db=db, user_id=user.id, dataset_id=dataset_id, config=json.loads(cfg.to_json()), images=images or [],
         base_model=None, total_steps=(cfg.max_steps or 2 * (cfg.epochs or 1)), total_epochs=cfg.epochs or 1, **extra,
     )
 

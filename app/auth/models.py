@@ -30,6 +30,11 @@ class User(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Consent to storing face photos (app/privacy): when, which statement, and whether the
+    # training photos outlive the model (False: deleted once training is done).
+    consented_at: Mapped[datetime | None] = mapped_column(default=None)
+    consent_version: Mapped[int | None] = mapped_column(default=None)
+    keep_photos: Mapped[bool] = mapped_column(default=False)
 
     sessions: Mapped[list["UserSession"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

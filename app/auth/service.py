@@ -244,8 +244,19 @@ def user_data_dir(data_dir: Path, user_id: int) -> Path:
 
 
 def delete_user(*, db: Session, user: User) -> None:
-    """Erase the account's rows (every table of theirs cascades from `user`).
-    The caller removes user_data_dir() after the commit, so a failed commit keeps the files."""
+    """Erase the account's rows (every table of theirs cascades from `user`; failed sign-ins,
+    which name the email rather than the user, go by address). The caller removes
+    user_data_dir() after the commit, so a failed commit keeps the files."""
+    from app.trainer import queue
+    from app.trainer.models import JobStatus, TrainingJob
+
+    unfinished = select(TrainingJob.id).where(
+        TrainingJob.user_id == user.id, TrainingJob.status.in_([JobStatus.queued, JobStatus.running])
+    )
+    for job_id in db.scalars(unfinished).all():
+        # Task-queue deliveries (PostgreSQL) name the job in their own tables, which cascade from nothing.
+        queue.withdraw(db, job_id=job_id)
+    db.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
     db.delete(user)
     db.flush()
 

@@ -1,6 +1,6 @@
 """Errors of the datasets domain."""
 
-from app.errors import DomainError, NotFound, PayloadTooLarge
+from app.errors import Conflict, DomainError, NotFound, PayloadTooLarge
 
 
 class DatasetNotFound(NotFound):
@@ -23,3 +23,20 @@ class UploadTooLarge(PayloadTooLarge):
 
 class InvalidDatasetField(DomainError):
     """A trigger, class word, name or base that cannot be used."""
+
+
+DELETED_NOTE = "Photos deleted after training, as you chose (privacy setting)."
+
+
+class PhotosDeleted(Conflict):
+    """The set's photos were purged after training (retention.py): it cannot be edited or trained on."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{DELETED_NOTE} Upload them again to train another LoRA.")
+
+
+class PhotoFileDeleted(NotFound):
+    """A photo, crop or thumbnail asked for after the purge."""
+
+    def __init__(self) -> None:
+        super().__init__(DELETED_NOTE)

@@ -22,6 +22,9 @@ class Dataset(Base):
     usable: Mapped[bool] = mapped_column(default=False)
     summary: Mapped[str] = mapped_column(String(500), default="")
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # set-level findings
+    # Set when the photos, crops and thumbnails were deleted after training (retention.py);
+    # the rows stay so pages can say what happened, but the set can no longer train.
+    photos_deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -11,6 +11,8 @@ from app.datasets import service
 from app.datasets.dependencies import OwnDataset, OwnImage
 from app.datasets.exceptions import InvalidDatasetField, UploadRejected, UploadTooLarge
 from app.datasets.schemas import DatasetListItem, DatasetOut, ImageUpdate
+from app.privacy import service as privacy_service
+from app.privacy.exceptions import ConsentRequired
 from app.web import redirect, render
 
 router = APIRouter()
@@ -24,12 +26,25 @@ def _read(files: list[UploadFile]) -> list[tuple[str, bytes]]:
     return [(f.filename or "photo", f.file.read()) for f in files]
 
 
+def _consent_first(request: Request, db: DbSession, user: User, consent: bool, keep: bool | None) -> None:
+    """Record consent (and the retention choice) sent with the upload, kept even if the photos are
+    then refused; without consent, refuse with 403 before anything is stored."""
+    if consent:
+        privacy_service.record_consent(db=db, user=user)
+        if keep is not None:
+            privacy_service.set_keep_photos(db=db, settings=request.app.state.settings, user=user, keep=keep)
+        db.commit()
+    privacy_service.require_consent(user)
+
+
 @router.post("/api/datasets", status_code=201, response_model=DatasetOut)
 def create_dataset(
     request: Request, db: DbSession, user: Learner, files: Annotated[list[UploadFile], File()],
     name: Annotated[str, Form()] = "", trigger: Annotated[str, Form()] = "sks",
     class_word: Annotated[str, Form()] = "person", base: Annotated[Literal["sdxl", "sd15"], Form()] = "sdxl",
+    consent: Annotated[bool, Form()] = False, keep_photos: Annotated[bool | None, Form()] = None,
 ):
+    _consent_first(request, db, user, consent, keep_photos)
     dataset, skipped = service.create_dataset(
         db=db, settings=request.app.state.settings, user_id=user.id, files=_read(files),
         name=name, trigger=trigger, class_word=class_word, base=base,
@@ -42,7 +57,7 @@ def create_dataset(
 def list_datasets(db: DbSession, user: CurrentUser):
     return [
         {"id": d.id, "name": d.name, "usable": d.usable, "summary": d.summary, "images": len(d.images),
-         "accepted": sum(i.accepted for i in d.images)}
+         "accepted": sum(i.accepted for i in d.images), "photos_deleted_at": d.photos_deleted_at}
         for d in service.list_datasets(db=db, user_id=user.id)
     ]
 
@@ -86,8 +101,11 @@ def datasets_shortcut():
 
 
 def _index(request: Request, db: DbSession, user: User, *, error: str | None = None, status_code: int = 200):
-    datasets = service.list_datasets(db=db, user_id=user.id)
-    return render(request, "datasets/index.html", {"datasets": datasets, "error": error}, status_code=status_code)
+    ctx = {
+        "datasets": service.list_datasets(db=db, user_id=user.id), "error": error,
+        "consented": privacy_service.has_consented(user),
+    }
+    return render(request, "datasets/index.html", ctx, status_code=status_code)
 
 
 @router.get("/lab/datasets")
@@ -100,13 +118,15 @@ def upload_page(
     request: Request, db: DbSession, user: Learner, files: Annotated[list[UploadFile], File()],
     name: Annotated[str, Form()] = "", trigger: Annotated[str, Form()] = "sks",
     class_word: Annotated[str, Form()] = "person", base: Annotated[str, Form()] = "sdxl",
+    consent: Annotated[bool, Form()] = False, keep_photos: Annotated[bool | None, Form()] = None,
 ):
     try:
+        _consent_first(request, db, user, consent, keep_photos)
         dataset, _ = service.create_dataset(
             db=db, settings=request.app.state.settings, user_id=user.id, files=_read(files),
             name=name, trigger=trigger, class_word=class_word, base=base,
         )
-    except (UploadRejected, UploadTooLarge, InvalidDatasetField) as error:
+    except (UploadRejected, UploadTooLarge, InvalidDatasetField, ConsentRequired) as error:
         db.rollback()
         return _index(request, db, user, error=error.detail, status_code=error.status_code)
     db.commit()

@@ -1,5 +1,7 @@
 """API shapes of datasets (see CONTRACT.md: POST /api/datasets, GET /api/datasets/{id})."""
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -43,6 +45,7 @@ class DatasetOut(BaseModel):
     summary: str
     problems: list[ProblemOut]
     skipped: list[dict] = Field(default_factory=list)  # exact duplicates dropped from this upload
+    photos_deleted_at: datetime | None = None  # set once the photos were deleted after training
     images: list[ImageOut]
 
 
@@ -53,6 +56,7 @@ class DatasetListItem(BaseModel):
     summary: str
     images: int
     accepted: int
+    photos_deleted_at: datetime | None = None
 
 
 class NudgeIn(BaseModel):

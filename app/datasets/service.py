@@ -175,8 +175,15 @@ def caption_problems(dataset: Dataset, image: DatasetImage) -> list[dict[str, An
     return [p.to_dict() for p in captions.lint(image.caption, trigger=dataset.trigger, class_word=dataset.class_word)]
 
 
+def ensure_photos_kept(dataset: Dataset) -> None:
+    """Refuse edits and training once the photos were deleted after training."""
+    if dataset.photos_deleted_at is not None:
+        raise exc.PhotosDeleted()
+
+
 def update_caption(*, db: Session, dataset: Dataset, image: DatasetImage, caption: str) -> DatasetImage:
     """Set a photo's caption (one line, trimmed); the lint is shown, not enforced."""
+    ensure_photos_kept(dataset)
     text = " ".join(caption.split())
     if not text:
         raise exc.InvalidDatasetField("A caption cannot be empty: start it with the trigger and class word.")
@@ -196,6 +203,7 @@ def nudge_crop(
 
     from app.trainer.datasets import checks, crops, prepare
 
+    ensure_photos_kept(dataset)
     current = crops.Nudge() if reset else crops.Nudge(image.nudge_dx, image.nudge_dy, image.nudge_zoom)
     nudge = current.moved(dx=dx, dy=dy, zoom=zoom)
     analysis = checks.PhotoAnalysis.from_dict(image.analysis)
@@ -212,9 +220,16 @@ def nudge_crop(
 
 
 def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None:
-    """Delete the dataset and the files no other dataset of the user still uses."""
+    """Delete the dataset and the files no other dataset of the user still uses, with the copies
+    its finished training jobs made (a running job keeps its own until it ends)."""
+    from app.datasets import retention
+    from app.trainer.models import TrainingJob
+
     user_id = dataset.user_id
     shas = {i.sha256 for i in dataset.images}
+    for job in db.scalars(select(TrainingJob).where(TrainingJob.dataset_id == dataset.id)):
+        if job.status.is_final:
+            retention.remove_job_inputs(settings=settings, job=job)
     db.delete(dataset)
     db.flush()
     still_used = set(db.scalars(
@@ -230,6 +245,8 @@ def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None
 
 def file_path(*, settings: Settings, dataset: Dataset, image: DatasetImage, kind: str) -> Path:
     """The stored photo, its crop or its thumbnail."""
+    if dataset.photos_deleted_at is not None:
+        raise exc.PhotoFileDeleted()
     root = datasets_dir(settings, dataset.user_id)
     if kind == "photo":
         return root / "photos" / f"{image.sha256}.jpg"
@@ -244,6 +261,7 @@ def report(*, dataset: Dataset, skipped: list[dict[str, str]] | None = None) -> 
         "id": dataset.id, "name": dataset.name, "trigger": dataset.trigger, "class_word": dataset.class_word,
         "base": dataset.base, "resolution": dataset.resolution, "usable": dataset.usable,
         "summary": dataset.summary, "problems": dataset.problems, "skipped": skipped or [],
+        "photos_deleted_at": dataset.photos_deleted_at,
         "images": [
             {
                 "id": i.id, "filename": i.filename, "accepted": i.accepted, "problems": i.problems,
@@ -259,11 +277,11 @@ def report(*, dataset: Dataset, skipped: list[dict[str, str]] | None = None) -> 
 
 
 def training_choices(*, db: Session, user_id: int) -> list[dict[str, Any]]:
-    """Datasets with accepted photos, for the lab's form: id, name and accepted count."""
+    """Datasets with accepted photos still on disk, for the lab's form: id, name and accepted count."""
     rows = db.execute(
         select(Dataset.id, Dataset.name, func.count(DatasetImage.id))
         .join(DatasetImage, DatasetImage.dataset_id == Dataset.id)
-        .where(Dataset.user_id == user_id, DatasetImage.accepted.is_(True))
+        .where(Dataset.user_id == user_id, DatasetImage.accepted.is_(True), Dataset.photos_deleted_at.is_(None))
         .group_by(Dataset.id, Dataset.name)
         .order_by(Dataset.id.desc())
     )
@@ -275,6 +293,7 @@ def training_images(*, db: Session, user_id: int, dataset_id: int) -> list[dict[
     dataset = db.get(Dataset, dataset_id)
     if dataset is None or dataset.user_id != user_id:
         return None
+    ensure_photos_kept(dataset)
     prefix = Path("users") / str(user_id) / "datasets"
     items = []
     for image in dataset.images:

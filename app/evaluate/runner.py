@@ -9,6 +9,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -152,6 +153,24 @@ class SweepRunner:
                 db=db, sweep_id=sweep_id, worker_id=self.worker_id, result=result, error=error, status=status
             )
             db.commit()
+        self._apply_retention(sweep_id)
+
+    def _apply_retention(self, sweep_id: int) -> None:
+        """A sweep reads the training photos; once it ended they may be due for deletion."""
+        from app.datasets import retention
+
+        try:
+            with self.sessions() as db:
+                job_id = db.scalar(
+                    select(LoraModel.job_id)
+                    .join(Sweep, Sweep.model_id == LoraModel.id)
+                    .where(Sweep.id == sweep_id)
+                )
+                if job_id is not None:
+                    retention.purge_if_done(db=db, settings=self.settings, job_id=job_id)
+                    db.commit()
+        except Exception:  # the photos wait for the next ending; the runner goes on
+            log.exception("sweep %s: applying the photo retention failed", sweep_id)
 
     # ---- thread mode ----
 

@@ -13,7 +13,7 @@ from app.auth.models import Role, User
 from app.config import Settings
 from app.lab import exceptions as exc
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
-from app.trainer import jobs
+from app.trainer import jobs, queue
 from app.trainer.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
@@ -136,7 +136,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         name=f"{data.trigger}_{data.class_word}",
     )
     try:
-        return jobs.enqueue(
+        job = jobs.enqueue(
             db=db,
             user_id=user.id,
             dataset_id=data.dataset_id,
@@ -148,6 +148,10 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         )
     except jobs.QueueFull as error:
         raise exc.QueueFull(str(error)) from None
+    if settings.uses_procrastinate:
+        # In this transaction: the delivery exists exactly when the job does.
+        queue.deliver(db, job_id=job.id, user_id=user.id)
+    return job
 
 
 def get_own_job(*, db: Session, user: User, job_id: int) -> TrainingJob:
@@ -221,6 +225,7 @@ def cancel_job(*, db: Session, job: TrainingJob) -> TrainingJob:
     if job.status.is_final:
         raise exc.JobAlreadyFinished(job.status.value)
     job = jobs.request_cancel(db=db, job=job)
+    queue.withdraw(db, job_id=job.id)  # the running worker also sees cancel_requested itself
     if job.status.is_final and job.status != JobStatus.cancelled:
         raise exc.JobAlreadyFinished(job.status.value)
     return job

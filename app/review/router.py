@@ -211,6 +211,7 @@ def _evidence_context(request: Request, db, submission) -> dict:
         "s": out,
         "sub": submission,
         "snap": submission.snapshot,
+        "crops": service.crops_on_disk(settings=request.app.state.settings, submission=submission),
         "sweep": sweep,
         "hints": review_hints.rubric_hints(sweep),
         "criteria": [(name, CRITERION_LABELS[name]) for name in CRITERIA],

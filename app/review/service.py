@@ -511,6 +511,20 @@ def crop_file(*, settings: Settings, submission: Submission, index: int) -> Path
     return path
 
 
+def crops_on_disk(*, settings: Settings, submission: Submission) -> list[tuple[int, dict[str, str]]]:
+    """(index, crop) of the training crops still stored; the others were deleted after training
+    (the learner's privacy setting) or with their dataset."""
+    kept = []
+    for index, crop in enumerate(submission.snapshot.get("crops") or []):
+        try:
+            path = crop_file(settings=settings, submission=submission, index=index)
+        except exc.FileGone:
+            continue
+        if path.is_file():
+            kept.append((index, crop))
+    return kept
+
+
 # ---- the reviewer's own prompts ----
 
 

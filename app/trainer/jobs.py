@@ -184,6 +184,46 @@ def _next_candidates(db: Session, *, limit: int, lock: bool) -> list[int]:
     return list(db.scalars(query))
 
 
+def _take(db: Session, job_id: int, worker_id: str, lease_seconds: float) -> bool:
+    """queued -> running under a new attempt; False when someone else got there first. Raises
+    IntegrityError when the learner already has a running job (the database forbids two)."""
+    now = utcnow()
+    return bool(
+        db.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.queued)
+            .values(
+                status=JobStatus.running,
+                attempt=TrainingJob.attempt + 1,
+                worker_id=worker_id,
+                lease_expires_at=_lease_end(now, lease_seconds),
+                heartbeat_at=now,
+                started_at=func.coalesce(TrainingJob.started_at, now),
+                error=None,
+            )
+        ).rowcount
+    )
+
+
+def claim_job(
+    *, db: Session, job_id: int, worker_id: str, lease_seconds: float = LEASE_SECONDS
+) -> Claim | None:
+    """Take one named job (a delivery from the task queue names it). Commits; None when the job
+    is not waiting any more (another attempt has it, it ended, or it was cancelled) or its
+    owner already has a job running."""
+    try:
+        taken = _take(db, job_id, worker_id, lease_seconds)
+    except IntegrityError:
+        db.rollback()
+        return None
+    if not taken:
+        db.rollback()
+        return None
+    attempt = db.scalar(select(TrainingJob.attempt).where(TrainingJob.id == job_id))
+    db.commit()
+    return Claim(job_id=job_id, attempt=attempt, worker_id=worker_id)
+
+
 def claim_next(*, db: Session, worker_id: str, lease_seconds: float = LEASE_SECONDS) -> Claim | None:
     """Atomically take the next job: row lock with SKIP LOCKED on PostgreSQL, a guarded UPDATE
     everywhere (SQLite serialises writers). Commits; returns None when nothing is claimable."""
@@ -194,21 +234,8 @@ def claim_next(*, db: Session, worker_id: str, lease_seconds: float = LEASE_SECO
             db.rollback()
             return None
         for job_id in candidates:
-            now = utcnow()
             try:
-                claimed = db.execute(
-                    update(TrainingJob)
-                    .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.queued)
-                    .values(
-                        status=JobStatus.running,
-                        attempt=TrainingJob.attempt + 1,
-                        worker_id=worker_id,
-                        lease_expires_at=_lease_end(now, lease_seconds),
-                        heartbeat_at=now,
-                        started_at=func.coalesce(TrainingJob.started_at, now),
-                        error=None,
-                    )
-                ).rowcount
+                claimed = _take(db, job_id, worker_id, lease_seconds)
             except IntegrityError:
                 # Another worker started this learner's other job a moment ago.
                 db.rollback()
@@ -288,7 +315,7 @@ def record_epoch(
     if row is None:
         row = LoraModelEpoch(job_id=claim.job_id, epoch=epoch)
         db.add(row)
-    row.step, row.loss = step, loss
+    row.step, row.loss, row.attempt = step, loss, claim.attempt
     row.diffusers_path, row.kohya_path, row.sample_path = diffusers_path, kohya_path, sample_path
     db.flush()
     return row
@@ -304,8 +331,11 @@ def finish_succeeded(
     final_loss: float | None,
     kohya_path: str,
     diffusers_path: str,
+    losses: list[list[float]] | None = None,
 ) -> LoraModel:
-    """Mark the job succeeded and create its model, tying every epoch row to it."""
+    """Mark the job succeeded and create its model, tying every epoch row to it. `losses`, the
+    whole curve as the trainer kept it (checkpoints included), replaces the live one, which can
+    miss the last steps or, after a resume, the steps of an earlier attempt."""
     now = utcnow()
     _fenced_update(
         db,
@@ -316,6 +346,7 @@ def finish_succeeded(
         eta_seconds=0.0,
         lease_expires_at=None,
         worker_id=None,
+        **({"losses": thin_losses(losses)} if losses is not None else {}),
     )
     job = db.get(TrainingJob, claim.job_id)
     db.refresh(job)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from app.trainer import faults
+
 log = logging.getLogger(__name__)
 
 UNET_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")  # the attention projections of the UNet
@@ -257,6 +259,7 @@ def encode_examples(
         tensor = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).to(device)
         with torch.no_grad():
             dist = vae.encode(tensor).latent_dist
+        faults.reach("caching_latents")
         ids = tokenize(pipe, item.caption)
         embeds = pooled = None
         if cache_text:
@@ -382,6 +385,7 @@ def _save_checkpoint(
         save_file(state, tmp / f"{name}.safetensors")
     torch.save({"optimizer": optimizer.state_dict(), "step": step, "losses": losses}, tmp / "state.pt")
     (tmp / "train_config.json").write_text(cfg.to_json())
+    faults.reach("saving_checkpoint")
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -608,6 +612,7 @@ def train(
             torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            faults.reach("step")
         except torch.OutOfMemoryError as exc:
             raise OutOfMemory(
                 f"the GPU ran out of memory (batch {cfg.batch_size}, {cfg.resolution}px, rank {cfg.rank}): "

@@ -71,7 +71,7 @@ def likeness(embeddings: Sequence[np.ndarray | None], reference: np.ndarray | No
             "likeness",
             None,
             "unknown",
-            "Likeness could not be measured: no face was found in the training photos.",
+            "Likeness could not be measured: no training photo with a face to compare with.",
             {"images": total, "faces_found": 0},
         )
     if total == 0:

@@ -135,6 +135,8 @@ class LoraModelEpoch(Base):
     diffusers_path: Mapped[str] = mapped_column(String(1000))
     kohya_path: Mapped[str] = mapped_column(String(1000))
     sample_path: Mapped[str | None] = mapped_column(String(1000), default=None)
+    # Which claim of the job wrote this row: the fault suite checks no stale attempt ever did.
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[TrainingJob] = relationship(back_populates="epochs")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.trainer import base_models, export, lora, sampling
+from app.trainer import base_models, export, faults, lora, sampling
 from app.trainer.lora import EpochResult, TrainConfig, TrainingCancelled, TrainingError, TrainProgress
 
 __all__ = ["TrainImage", "TrainingOutcome", "run_training", "TrainingCancelled", "TrainingError"]
@@ -111,6 +111,7 @@ def run_training(
     device = sampling.pick_device(device)
     model = base_models.resolve(base_model, Path(cache_dir))
     pipe = base_models.load_pipeline(model)
+    faults.reach("base_model_loaded")
     (out_dir / "train_config.json").write_text(cfg.to_json())
     captions = [im.caption for im in images]
     _, _, total_epochs = lora.plan(cfg, len(images))
@@ -145,6 +146,7 @@ def run_training(
         final_diffusers = _copy_atomic(
             epochs[-1].lora_path, out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME
         )
+        faults.reach("final_export")
         final_kohya = _copy_atomic(epochs[-1].kohya_path, out_dir / f"{cfg.name}.safetensors")
         verify_exports(pipe, cfg, final_diffusers, final_kohya, device)
     except torch.OutOfMemoryError as exc:
@@ -185,6 +187,7 @@ def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, cap
     folder = epoch_dir(out_dir, epoch)
     models = lora.adapted_models(pipe, cfg)
     lora_path = export.save_diffusers(models, folder, family)
+    faults.reach("exporting_epoch")
     meta = export.training_metadata(
         cfg=cfg, family=family, steps=step, epochs=epoch, num_images=num_images, captions=captions
     )

@@ -6,19 +6,21 @@ writes progress and renews the lease a few times per second, so a slow database 
 a training step and a stalled step never lets the lease lapse."""
 
 import logging
+import math
 import os
 import shutil
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.trainer import jobs
+from app.trainer import faults, jobs
 from app.trainer.models import TrainingJob
 
 log = logging.getLogger("loraface.worker")
@@ -159,8 +161,12 @@ class Worker:
         poll_seconds: float = 1.0,
         report_seconds: float = 0.3,
         device: str | None = None,
+        after_job: Callable[[Session, int], None] | None = None,
     ):
         self.sessions, self.settings = sessions, settings
+        # Called with a session and the job id once a job ended here; the web app passes its
+        # photo retention (app.datasets.retention), which this library does not import.
+        self.after_job = after_job
         self.worker_id = worker_id or new_worker_id()
         self.lease_seconds, self.poll_seconds, self.report_seconds = (
             lease_seconds,
@@ -170,6 +176,7 @@ class Worker:
         self.device = device
         self.stop_event = threading.Event()
         self._thread: threading.Thread | None = None
+        self._delivered = None  # the procrastinate side, when jobs come through it
 
     # ---- the loop ----
 
@@ -210,8 +217,9 @@ class Worker:
             log.info("worker %s claimed job %s (attempt %s)", self.worker_id, claim.job_id, claim.attempt)
         return claim
 
-    def run_claimed(self, claim: jobs.Claim) -> None:
-        """Train one claimed job to its end: succeeded, failed, cancelled, or handed back."""
+    def run_claimed(self, claim: jobs.Claim, *, should_abort: Callable[[], bool] | None = None) -> None:
+        """Train one claimed job to its end: succeeded, failed, cancelled, or handed back.
+        should_abort: the task queue's abort flag, when the job came through one."""
         with self.sessions() as db:
             job = db.get(TrainingJob, claim.job_id)
             config, images, base_model = dict(job.config), list(job.images), job.base_model
@@ -225,12 +233,15 @@ class Worker:
             losses=losses,
         )
         reporter.start()
+        faults.reach("claimed")
         try:
-            outcome = self._train(claim, config, images, base_model, out_dir, reporter)
+            outcome = self._train(claim, config, images, base_model, out_dir, reporter, should_abort)
         except Exception as exc:  # every ending is written down, none is silent
             reporter.stop()
             self._record_ending(claim, exc, config, reporter, out_dir)
+            self._run_after_job(claim.job_id)
             return
+        faults.reach("finishing")
         reporter.stop()
         self._write(
             claim,
@@ -243,12 +254,25 @@ class Worker:
                 final_loss=_finite(outcome.final_loss),
                 kohya_path=self._rel(outcome.kohya_path),
                 diffusers_path=self._rel(outcome.lora_path),
+                losses=[[step, loss] for step, loss in enumerate(outcome.losses, start=1) if math.isfinite(loss)],
             ),
         )
+        self._run_after_job(claim.job_id)
+
+    def _run_after_job(self, job_id: int) -> None:
+        """The after_job hook in its own transaction; its failure is logged, never the job's."""
+        if self.after_job is None:
+            return
+        try:
+            with self.sessions() as db:
+                self.after_job(db, job_id)
+                db.commit()
+        except Exception:
+            log.exception("job %s: the after-job hook failed", job_id)
 
     # ---- pieces ----
 
-    def _train(self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter):
+    def _train(self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter, should_abort=None):
         from app.trainer.lora import TrainConfig
         from app.trainer.pipeline import run_training
 
@@ -257,6 +281,7 @@ class Worker:
 
         def on_epoch(result) -> None:
             sample = result.sample_paths[0] if result.sample_paths else None
+            faults.reach("recording_epoch")
             written = self._write(
                 claim,
                 lambda db: jobs.record_epoch(
@@ -282,7 +307,9 @@ class Worker:
             cache_dir=self.settings.data_dir / "cache",
             on_progress=reporter.update,
             on_epoch=on_epoch,
-            should_cancel=lambda: reporter.should_stop() or self.stop_event.is_set(),
+            should_cancel=lambda: (
+                reporter.should_stop() or self.stop_event.is_set() or bool(should_abort and should_abort())
+            ),
             resume=True,
             device=self.device,
         )
@@ -303,7 +330,12 @@ class Worker:
                     im = im.convert("RGB")
                     if im.size != (resolution, resolution):
                         im = im.resize((resolution, resolution), Image.LANCZOS)
-                    im.save(target)
+                    # Renamed into place: a worker killed mid-write leaves no half image behind.
+                    partial = target.with_suffix(".part.png")
+                    im.save(partial)
+                    partial.replace(target)
+            if i == len(images) // 2:
+                faults.reach("preparing_images")
             prepared.append(
                 TrainImage(
                     path=target,
@@ -361,28 +393,42 @@ class Worker:
 
     # ---- thread mode ----
 
+    def delivered_through_procrastinate(self, **options):
+        """This worker fed by procrastinate deliveries (PostgreSQL) instead of polling."""
+        from app.trainer.queue import ProcrastinateWorker
+
+        self._delivered = ProcrastinateWorker(
+            worker=self, sessions=self.sessions, database_url=self.settings.database_url, **options
+        )
+        return self._delivered
+
     def start_thread(self) -> threading.Thread:
         """Run the loop in a daemon thread (the web server's worker)."""
+        if self.settings.uses_procrastinate:
+            self.delivered_through_procrastinate()
         self._thread = threading.Thread(target=self._run_logged, name="training-worker", daemon=True)
         self._thread.start()
         return self._thread
 
     def _run_logged(self) -> None:
         try:
-            self.run()
+            if self._delivered is not None:
+                self._delivered.run()
+            else:
+                self.run()
         except Exception:
             log.exception("the training worker stopped")
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the loop to stop (a running job stops at its next step and goes back to the queue)."""
         self.stop_event.set()
+        if self._delivered is not None:
+            self._delivered.stop()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
 
 
 def _finite(value: float | None) -> float | None:
-    import math
-
     return value if value is not None and math.isfinite(value) else None
 
 
@@ -393,8 +439,11 @@ def run_worker_process(
     poll_seconds: float,
     exit_when_idle: bool,
     device: str | None = None,
+    sweep_seconds: float = 5.0,
+    after_job: Callable[[Session, int], None] | None = None,
 ) -> int:
-    """`loraface worker`: the loop as a process; SIGTERM/SIGINT hand the running job back."""
+    """`loraface worker`: the loop as a process; SIGTERM/SIGINT hand the running job back.
+    On PostgreSQL jobs arrive through procrastinate (see app.trainer.queue), else by polling."""
     import signal
 
     from app.db import make_engine, make_sessionmaker
@@ -406,7 +455,15 @@ def run_worker_process(
         lease_seconds=lease_seconds,
         poll_seconds=poll_seconds,
         device=device,
+        after_job=after_job,
     )
+
+    if settings.uses_procrastinate:
+        delivered = worker.delivered_through_procrastinate(sweep_seconds=sweep_seconds)
+        log.info("worker %s takes jobs through procrastinate", worker.worker_id)
+        ran = delivered.run(exit_when_idle=exit_when_idle, handle_signals=True)
+        engine.dispose()
+        return ran
 
     def _stop(signum, _frame):
         log.info("signal %s: stopping after the current step", signum)

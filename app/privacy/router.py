@@ -1,0 +1,43 @@
+"""GET/PUT /api/me/privacy and the retention form on /account."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+
+from app.auth.dependencies import CurrentUser, DbSession
+from app.privacy import service
+from app.privacy.schemas import PrivacyIn, PrivacyOut
+from app.web import redirect
+
+router = APIRouter()
+
+
+@router.get("/api/me/privacy", response_model=PrivacyOut)
+def get_privacy(user: CurrentUser):
+    return service.privacy_out(user)
+
+
+@router.put("/api/me/privacy", response_model=PrivacyOut)
+def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentUser):
+    settings = request.app.state.settings
+    if body.consent:
+        service.record_consent(db=db, user=user)
+    if body.keep_photos is not None:
+        service.set_keep_photos(db=db, settings=settings, user=user, keep=body.keep_photos)
+    db.commit()
+    return service.privacy_out(user)
+
+
+@router.post("/account/privacy")
+def retention_form(
+    request: Request, db: DbSession, user: CurrentUser, keep_photos: Annotated[bool, Form()] = False
+):
+    purged = service.set_keep_photos(db=db, settings=request.app.state.settings, user=user, keep=keep_photos)
+    db.commit()
+    if keep_photos:
+        message = "Saved: your training photos stay until you delete them."
+    else:
+        message = "Saved: your training photos will be deleted once a model trained on them is done."
+        if purged:
+            message += f" Photos of {purged} finished dataset{'s' if purged > 1 else ''} were deleted now."
+    return redirect(request, "/account#privacy", message, "success")

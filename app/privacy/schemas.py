@@ -1,0 +1,23 @@
+"""JSON shapes of GET/PUT /api/me/privacy."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PrivacyOut(BaseModel):
+    consented_at: datetime | None  # when the learner agreed; None: not yet (or to an older statement)
+    statement_version: int | None  # the version they agreed to
+    current_statement_version: int
+    keep_photos: bool  # False: training photos are deleted once a model trained on them is done
+
+
+class PrivacyIn(BaseModel):
+    """Fields left out stay as they are; consent can be given here, not withdrawn (delete the
+    datasets or the account for that)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consent: Literal[True] | None = None
+    keep_photos: bool | None = None
