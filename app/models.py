@@ -4,9 +4,9 @@
 def import_all_models() -> None:
     """Import each domain's models module for its side effect of registering tables."""
     import app.auth.models  # noqa: F401
-    import app.quiz.models  # noqa: F401
-    import app.datasets.models  # noqa: F401
-    import app.trainer.models  # noqa: F401
-    import app.evaluate.models  # noqa: F401
-    import app.review.models  # noqa: F401
     import app.community.models  # noqa: F401
+    import app.datasets.models  # noqa: F401
+    import app.evaluate.models  # noqa: F401
+    import app.quiz.models  # noqa: F401
+    import app.review.models  # noqa: F401
+    import app.trainer.models  # noqa: F401

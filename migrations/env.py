@@ -1,7 +1,6 @@
 """Alembic environment: the URL comes from the caller's config or from LORAFACE_ settings."""
 
 from alembic import context
-from sqlalchemy import pool
 
 from app.config import get_settings
 from app.db import Base, UTCDateTime, make_engine

@@ -164,14 +164,13 @@ def make_model_with_samples(db: Session, data_dir, user: User, *, epochs: int = 
 def make_post(db: Session, user: User, *, kind: str = "help", title: str = "My face looks distorted?",
               body: str = "At strength 1.0 the eyes melt.", lesson: int | None = None, data_dir=None, **extra):
     """A community post written through the real service (backdated for the rate limit)."""
-    from app.community import service as community_service
-    from app.community.schemas import PostCreate
-
     from datetime import timedelta
 
     from sqlalchemy import update
 
+    from app.community import service as community_service
     from app.community.models import Action
+    from app.community.schemas import PostCreate
     from app.db import utcnow
 
     data = PostCreate(kind=kind, title=title, body=body, lesson=lesson, **extra)
