@@ -48,10 +48,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# At least as many connections as threads that may run sync routes and dependencies at once
+# (anyio's default limiter is 40): with fewer, under load every thread can be waiting for a
+# connection that only a request stuck waiting for a thread would give back, until the pool's
+# 30 s timeout turns them all into errors.
+POOL_MAX = 45
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=10,
+            max_overflow=POOL_MAX - 10,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -63,7 +75,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=POOL_MAX - 10)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

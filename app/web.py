@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import pass_context
 from markupsafe import Markup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +17,20 @@ STATIC_DIR = ROOT / "static"
 FLASH_COOKIE = "loraface_flash"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# Templates ship with the code: no stat() of every template file on every render.
+templates.env.auto_reload = False
+
+
+@pass_context
+def _url_for(context: dict, name: str, /, **path_params: Any) -> str:
+    """url_for for templates, with static files answered without walking the routes (every
+    page links a dozen of them; Starlette's lookup tries each route in turn)."""
+    if name == "static":
+        return f"/static/{path_params['path']}"
+    return str(context["request"].url_for(name, **path_params))
+
+
+templates.env.globals["url_for"] = _url_for
 
 
 def is_htmx(request: Request) -> bool:
