@@ -268,7 +268,9 @@ class ProcrastinateWorker:
                 fetch_job_polling_interval=max(self.sweep_seconds, 1.0),
                 abort_job_polling_interval=1.0,
                 additional_context={"runner": self},
-                delete_jobs="successful",  # finished deliveries carry nothing worth keeping
+                # A finished delivery carries nothing training_jobs does not hold (and its lock
+                # names the learner, who may since have erased their account).
+                delete_jobs="always",
             )
             sweeper = asyncio.create_task(self._sweep_forever(exit_when_idle), name="loraface sweeper")
             try:

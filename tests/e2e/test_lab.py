@@ -66,6 +66,9 @@ def test_train_watch_and_cancel(page, learner_with_dataset, worker):
     plan.filter(has_text="= 64 steps").wait_for()
     page.get_by_label("Repeats", exact=True).fill("1")
     plan.filter(has_text="= 32 steps").wait_for()
+    # Long enough (200 steps) to be still running when the learner comes back to cancel it.
+    page.get_by_label("Epochs", exact=True).fill("50")
+    plan.filter(has_text="= 200 steps").wait_for()
 
     page.get_by_test_id("start-training").click()
     page.wait_for_url(re.compile(r".*/lab/jobs/\d+$"))
@@ -76,8 +79,11 @@ def test_train_watch_and_cancel(page, learner_with_dataset, worker):
     )
     first_seen = int(step.inner_text())
     page.locator("[data-testid=epoch-samples] img").first.wait_for(timeout=120_000)
-    assert page.locator("[data-testid=epoch-samples] img").first.evaluate(
-        "img => img.complete && img.naturalWidth > 0"
+    # The picture itself arrives (a real PNG from the job's folder), not just its tag.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('[data-testid=epoch-samples] img');"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        timeout=30_000,
     )
     # The counter moves on by itself (htmx polling); on a busy machine it may take a few polls.
     page.wait_for_function(
