@@ -52,7 +52,9 @@ def fresh_database(admin_url: str | None, data_dir: Path):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--sqlite", action="store_true", help="SQLite and polling workers instead")
     parser.add_argument("--rounds", type=int, default=1, help="times to kill at every point")
@@ -65,7 +67,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="loraface-faults-") as tmp:
         data_dir = Path(tmp) / "data"
         with fresh_database(None if args.sqlite else args.pg_url, Path(tmp)) as url:
-            settings = Settings(data_dir=data_dir, database_url=url, worker="off", secret_key="fault-benchmark")
+            settings = Settings(
+                data_dir=data_dir, database_url=url, worker="off", secret_key="fault-benchmark"
+            )
             settings.ensure_data_dir()
             engine = make_engine(url)
             sessions = make_sessionmaker(engine)
@@ -73,11 +77,17 @@ def main() -> None:
                 seed_all(db=db, settings=settings)
                 db.commit()
 
-            def make_job(epochs: int = 3, repeats: int = 1, max_steps: int | None = None, photos: int = 4) -> int:
+            def make_job(
+                epochs: int = 3, repeats: int = 1, max_steps: int | None = None, photos: int = 4
+            ) -> int:
                 with sessions() as db:
                     user = factories.make_user(db)
                     images = factories.training_images(settings.data_dir, user)[:photos]
-                    config = {"epochs": None, "max_steps": max_steps, "sample_steps": 1} if max_steps else {"epochs": epochs}
+                    config = (
+                        {"epochs": None, "max_steps": max_steps, "sample_steps": 1}
+                        if max_steps
+                        else {"epochs": epochs}
+                    )
                     job = factories.make_training_job(db, user, images=images, repeats=repeats, **config)
                     db.commit()
                     return job.id
@@ -98,7 +108,9 @@ def main() -> None:
             print(f"{'point':<20} {'requeue s':>10} {'attempts':>9}  result")
             for k in kills:
                 requeue = f"{k.requeue_seconds:.2f}" if k.requeue_seconds is not None else "never"
-                print(f"{k.point:<20} {requeue:>10} {k.attempt:>9}  {'ok' if not k.problems else '; '.join(k.problems)}")
+                print(
+                    f"{k.point:<20} {requeue:>10} {k.attempt:>9}  {'ok' if not k.problems else '; '.join(k.problems)}"
+                )
             times = [k.requeue_seconds for k in kills if k.requeue_seconds is not None]
             lost = sum(k.status != "succeeded" for k in kills)
             stale = sum(any("dead attempt" in p for p in k.problems) for k in kills)

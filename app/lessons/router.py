@@ -66,11 +66,14 @@ def track_page(request: Request, db: DbSession, user: OptionalUser):
     return render(request, "lessons/track.html", {"nodes": nodes, "progress": progress})
 
 
-def _lesson_context(db, user, lesson, *, attempt: Attempt | None = None) -> dict:
-    passed = service.passed_numbers(db=db, user_id=user.id)
+def _lesson_context(
+    db, user, lesson, *, attempt: Attempt | None = None, passed: set[int] | None = None
+) -> dict:
+    if passed is None:
+        passed = service.passed_numbers(db=db, user_id=user.id)
     return {
         "lesson": lesson,
-        "nodes": service.nodes(db=db, user_id=user.id),
+        "nodes": service.nodes(db=db, user_id=user.id, passed=passed),
         "progress": service.progress_of(passed),
         "questions": quiz_service.list_questions(db=db, lesson_number=lesson.number),
         "pass_mark": quiz_service.get_pass_mark(db=db, lesson_number=lesson.number),
@@ -85,12 +88,13 @@ def _lesson_context(db, user, lesson, *, attempt: Attempt | None = None) -> dict
 
 @router.get("/lessons/{number}")
 def lesson_page(request: Request, number: int, db: DbSession, user: CurrentUser):
+    passed = service.passed_numbers(db=db, user_id=user.id)  # once per page, not per part of it
     try:
-        lesson = service.open_lesson(db=db, user_id=user.id, number=number)
+        lesson = service.open_lesson(db=db, user_id=user.id, number=number, passed=passed)
     except LessonLocked as locked:
         context = {"message": locked.detail, "previous": catalog.lesson(locked.previous)}
         return render(request, "lessons/locked.html", context, status_code=403)
-    return render(request, "lessons/lesson.html", _lesson_context(db, user, lesson))
+    return render(request, "lessons/lesson.html", _lesson_context(db, user, lesson, passed=passed))
 
 
 @router.post("/lessons/{number}/check")

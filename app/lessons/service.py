@@ -77,9 +77,11 @@ def state_of(number: int, passed: set[int]) -> str:
     return CURRENT if is_unlocked(number, passed) else LOCKED
 
 
-def nodes(*, db: Session, user_id: int | None) -> list[Node]:
-    """Every lesson with its state for this user (a visitor sees lesson 1 open, the rest locked)."""
-    passed = passed_numbers(db=db, user_id=user_id) if user_id else set()
+def nodes(*, db: Session, user_id: int | None, passed: set[int] | None = None) -> list[Node]:
+    """Every lesson with its state for this user (a visitor sees lesson 1 open, the rest locked).
+    `passed`: the user's passed lessons when the caller already has them (saves a query)."""
+    if passed is None:
+        passed = passed_numbers(db=db, user_id=user_id) if user_id else set()
     return [
         Node(
             lesson=lesson,
@@ -98,10 +100,12 @@ def get_lesson(number: int) -> Lesson:
     return lesson
 
 
-def open_lesson(*, db: Session, user_id: int, number: int) -> Lesson:
+def open_lesson(*, db: Session, user_id: int, number: int, passed: set[int] | None = None) -> Lesson:
     """The lesson if this user has unlocked it; LessonLocked names the lesson to pass first."""
     lesson = get_lesson(number)
-    if not is_unlocked(number, passed_numbers(db=db, user_id=user_id)):
+    if passed is None:
+        passed = passed_numbers(db=db, user_id=user_id)
+    if not is_unlocked(number, passed):
         previous = get_lesson(number - 1)
         raise LessonLocked(number, lesson.title, previous.number, previous.title)
     return lesson

@@ -124,7 +124,10 @@ def withdraw(db: Session, *, job_id: int) -> None:
     ).all()
     for delivery_id, status in pending:
         manager.cancel_job_by_id(
-            delivery_id, abort=status == "doing", delete_job=status == "todo", connection=_driver_connection(db)
+            delivery_id,
+            abort=status == "doing",
+            delete_job=status == "todo",
+            connection=_driver_connection(db),
         )
 
 
@@ -255,7 +258,9 @@ class ProcrastinateWorker:
 
         if self._stopping.is_set():
             return self.ran
-        self._queue_app = build_app(PsycopgConnector(conninfo=conninfo(self.database_url), min_size=1, max_size=4))
+        self._queue_app = build_app(
+            PsycopgConnector(conninfo=conninfo(self.database_url), min_size=1, max_size=4)
+        )
         async with self._queue_app.open_async():
             self._queue_worker = QueueWorker(
                 app=self._queue_app,

@@ -179,7 +179,9 @@ def kill_at_points(
             }
             proc = workers.start(f"victim-{point}", env=env)
             try:
-                wait_for(lambda m=marker, p=proc: m.exists() or p.poll() is not None, timeout, f"point {point}")
+                wait_for(
+                    lambda m=marker, p=proc: m.exists() or p.poll() is not None, timeout, f"point {point}"
+                )
             except AssertionError as error:
                 raise AssertionError(f"{error}\n{log_tail(proc)}") from None
             if proc.poll() is not None:
@@ -194,7 +196,9 @@ def kill_at_points(
             job_id = _job_held_by(sessions, proc.pid)
             if job_id is None:
                 raise AssertionError(f"victim for {point} holds no job:\n{log_tail(proc)}")
-            results.append(KillResult(point=point, job_id=job_id, epochs_before_kill=len(_epoch_rows(sessions, job_id))))
+            results.append(
+                KillResult(point=point, job_id=job_id, epochs_before_kill=len(_epoch_rows(sessions, job_id)))
+            )
             os.kill(proc.pid, signal.SIGKILL)
             killed_at[job_id] = time.monotonic()
         for _, proc in victims:
@@ -254,7 +258,9 @@ def zombie(
     try:
         stale = workers.start("zombie")
         # Frozen early in a job long enough that the freeze surely lands mid-run.
-        wait_for(lambda: _job(sessions, job_id).step >= 2 or stale.poll() is not None, timeout, "the first steps")
+        wait_for(
+            lambda: _job(sessions, job_id).step >= 2 or stale.poll() is not None, timeout, "the first steps"
+        )
         os.kill(stale.pid, signal.SIGSTOP)  # no heartbeat, no progress, no lease renewal
         frozen_at = time.monotonic()
         epochs_before = len(_epoch_rows(sessions, job_id))
@@ -323,7 +329,9 @@ def many_workers(
     seconds = time.monotonic() - started
     runs = Counter()
     for proc in pool.procs:
-        runs.update(int(m) for m in re.findall(r"claimed job (\d+) \(attempt", Path(proc.log_path).read_text()))
+        runs.update(
+            int(m) for m in re.findall(r"claimed job (\d+) \(attempt", Path(proc.log_path).read_text())
+        )
     problems = [f"job {j} ran {runs[j]} times" for j in job_ids if runs[j] != 1]
     with sessions() as db:
         for job in db.scalars(select(TrainingJob).where(TrainingJob.id.in_(job_ids))):

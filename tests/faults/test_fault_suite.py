@@ -10,7 +10,11 @@ from tests.faults import harness
 
 pytestmark = pytest.mark.slow
 # SQLite serialises every writer: a handful of victims there, every point on PostgreSQL.
-POINTS = harness.POINTS if BACKEND == "postgresql" else ("claimed", "caching_latents", "saving_checkpoint", "finishing")
+POINTS = (
+    harness.POINTS
+    if BACKEND == "postgresql"
+    else ("claimed", "caching_latents", "saving_checkpoint", "finishing")
+)
 
 
 @pytest.fixture
@@ -44,7 +48,9 @@ def test_a_frozen_worker_that_wakes_cannot_write(app, db, settings, tmp_path):
         db.commit()
         return job.id
 
-    result = harness.zombie(settings=settings, sessions=app.state.sessionmaker, make_job=make_long_job, folder=tmp_path)
+    result = harness.zombie(
+        settings=settings, sessions=app.state.sessionmaker, make_job=make_long_job, folder=tmp_path
+    )
     assert result.epochs_before_freeze < 3, "the freeze landed after the run (too late to test anything)"
     assert result.problems == []
     assert result.refused_writes >= 1
@@ -59,7 +65,12 @@ def test_many_workers_run_each_of_many_jobs_exactly_once(app, db, settings, tmp_
         return job.id
 
     result = harness.many_workers(
-        settings=settings, sessions=app.state.sessionmaker, make_job=make_short_job, folder=tmp_path, jobs=8, workers=3
+        settings=settings,
+        sessions=app.state.sessionmaker,
+        make_job=make_short_job,
+        folder=tmp_path,
+        jobs=8,
+        workers=3,
     )
     assert result.problems == []
     assert sorted(result.runs_per_job.values()) == [1] * 8
