@@ -10,15 +10,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.admission import AdmissionLimit
 from app.auth.dependencies import load_user_and_check_csrf
 from app.auth.exceptions import LoginRequired
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import POOL_MAX, make_engine, make_sessionmaker
 from app.errors import DomainError
 from app.security import SecurityMiddleware
 from app.web import STATIC_DIR, redirect, render
 
 log = logging.getLogger("loraface")
+# Requests inside the app at once: below the connection pool (POOL_MAX) and anyio's 40 threads,
+# with room left for the sweep runner's and CLI sessions on the same pool.
+ADMITTED_REQUESTS = min(32, POOL_MAX - 8)
 
 
 def _wants_json(request: Request) -> bool:
@@ -157,6 +161,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         secret_key=app.state.secret_key,
         max_body_bytes=settings.max_upload_bytes,
     )
+    # Outermost: requests wait here before they hold a thread or a connection (see app.admission).
+    app.add_middleware(AdmissionLimit, limit=ADMITTED_REQUESTS)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     install_error_handlers(app)
     include_routers(app)

@@ -16,7 +16,9 @@ from app.security import CSRF_FORM_FIELD, CSRF_HEADER
 SESSION_COOKIE = "loraface_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
-DbSession = Annotated[Session, Depends(get_db)]
+# Closed as soon as the route returns (its response is already built), not after the response
+# is sent: a slow download or a slow client never holds a pooled connection.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 class InvalidToken(DomainError):
