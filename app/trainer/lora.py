@@ -449,9 +449,12 @@ def train(
     on_progress: Callable[[TrainProgress], None] = lambda p: None,
     on_epoch_end: Callable[[int, int, float], None] = lambda epoch, step, loss: None,
     should_cancel: Callable[[], bool] = lambda: False,
+    before_write: Callable[[], None] = lambda: None,
     resume: bool = True,
 ) -> TrainResult:
-    """Train LoRA adapters on pre-encoded examples. Never mutates cfg; knows no HTTP or database."""
+    """Train LoRA adapters on pre-encoded examples. Never mutates cfg; knows no HTTP or database.
+    before_write runs before each checkpoint replaces the last one; it raises to stop the run
+    (a worker uses it to confirm it still owns the job before touching shared files)."""
     import torch
     import torch.nn.functional as F
     from diffusers import DDPMScheduler
@@ -629,6 +632,7 @@ def train(
         if pos == per_epoch - 1 or step == steps_total - 1:
             report(*pending)
             pending = None
+            before_write()
             _save_checkpoint(checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg)
             finish_epoch(step + 1)
             epoch_start, epoch_images = time.perf_counter(), 0

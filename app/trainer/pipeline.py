@@ -92,6 +92,7 @@ def run_training(
     on_progress: Callable[[TrainProgress], None] = lambda p: None,
     on_epoch: Callable[[EpochResult], None] = lambda e: None,
     should_cancel: Callable[[], bool] = lambda: False,
+    before_write: Callable[[], None] = lambda: None,
     resume: bool = True,
     device: str | None = None,
 ) -> TrainingOutcome:
@@ -126,6 +127,7 @@ def run_training(
         def on_epoch_end(epoch: int, step: int, loss: float) -> None:
             if epoch % cfg.save_every_epochs and epoch != total_epochs:
                 return
+            before_write()
             result = _export_epoch(
                 pipe, cfg, model.family, out_dir, epoch, step, loss, len(images), captions, device
             )
@@ -140,9 +142,11 @@ def run_training(
             on_progress=on_progress,
             on_epoch_end=on_epoch_end,
             should_cancel=should_cancel,
+            before_write=before_write,
             resume=resume,
         )
         epochs = saved_epochs(out_dir, cfg)
+        before_write()
         final_diffusers = _copy_atomic(
             epochs[-1].lora_path, out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME
         )

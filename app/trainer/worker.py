@@ -254,7 +254,9 @@ class Worker:
                 final_loss=_finite(outcome.final_loss),
                 kohya_path=self._rel(outcome.kohya_path),
                 diffusers_path=self._rel(outcome.lora_path),
-                losses=[[step, loss] for step, loss in enumerate(outcome.losses, start=1) if math.isfinite(loss)],
+                losses=[
+                    [step, loss] for step, loss in enumerate(outcome.losses, start=1) if math.isfinite(loss)
+                ],
             ),
         )
         self._run_after_job(claim.job_id)
@@ -272,7 +274,9 @@ class Worker:
 
     # ---- pieces ----
 
-    def _train(self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter, should_abort=None):
+    def _train(
+        self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter, should_abort=None
+    ):
         from app.trainer.lora import TrainConfig
         from app.trainer.pipeline import run_training
 
@@ -310,9 +314,22 @@ class Worker:
             should_cancel=lambda: (
                 reporter.should_stop() or self.stop_event.is_set() or bool(should_abort and should_abort())
             ),
+            before_write=lambda: self._confirm_lease(claim, reporter),
             resume=True,
             device=self.device,
         )
+
+    def _confirm_lease(self, claim: jobs.Claim, reporter: "_Reporter") -> None:
+        """Before shared files change (a checkpoint swap, an epoch's export, the final copies):
+        renew the lease now, in this thread, and stop if the job went to another attempt. The
+        reporter notices too, but up to a tick later; a worker waking from a freeze could
+        otherwise swap an old checkpoint over its successor's in between."""
+        try:
+            reporter.flush()
+        except Exception:  # a database hiccup is not a lost job: the fenced writes still decide
+            log.exception("job %s: lease check before a file write failed", claim.job_id)
+        if reporter.lease_lost.is_set():
+            raise jobs.LostLease(f"job {claim.job_id} attempt {claim.attempt} lost its lease")
 
     def _prepare_images(self, images: list[dict[str, Any]], folder: Path, resolution: int):
         """The job's crops at the training resolution (resized copies when the dataset's differ)."""
