@@ -48,10 +48,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# At least as many connections as threads that may run sync routes and dependencies at once
-# (anyio's default limiter is 40): with fewer, under load every thread can be waiting for a
-# connection that only a request stuck waiting for a thread would give back, until the pool's
-# 30 s timeout turns them all into errors.
+# Connections per process. The web app admits fewer requests at once than this (see
+# app.admission), so a request never waits for a connection while holding a thread.
 POOL_MAX = 45
 
 

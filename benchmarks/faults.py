@@ -11,44 +11,19 @@ import argparse
 import statistics
 import sys
 import tempfile
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
 from app.models import import_all_models  # noqa: E402
 from app.seed import seed_all  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
 from tests.faults import harness  # noqa: E402
-
-
-@contextmanager
-def fresh_database(admin_url: str | None, data_dir: Path):
-    """A new, migrated database: PostgreSQL (created and dropped here) or a SQLite file."""
-    if admin_url is None:
-        url = f"sqlite:///{data_dir / 'faults.db'}"
-        upgrade(url)
-        yield url
-        return
-    name = f"loraface_faults_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:
@@ -66,7 +41,9 @@ def main() -> None:
     import_all_models()
     with tempfile.TemporaryDirectory(prefix="loraface-faults-") as tmp:
         data_dir = Path(tmp) / "data"
-        with fresh_database(None if args.sqlite else args.pg_url, Path(tmp)) as url:
+        with fresh_database(
+            pg_admin_url=None if args.sqlite else args.pg_url, data_dir=Path(tmp), prefix="loraface_faults"
+        ) as url:
             settings = Settings(
                 data_dir=data_dir, database_url=url, worker="off", secret_key="fault-benchmark"
             )

@@ -9,22 +9,21 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Base
 from app.main import create_app
-from app.migrate import upgrade
 from app.models import import_all_models
 from app.seed import seed_all
 from tests import factories
+from tests.databases import fresh_database
 
 BACKEND = os.environ.get("LORAFACE_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("LORAFACE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -44,25 +43,11 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def database_url(data_dir: Path) -> Iterator[str]:
     """A brand-new database for this run, migrated with Alembic (so migrations are tested too)."""
-    if BACKEND == "sqlite":
-        url = f"sqlite:///{data_dir / 'test.db'}"
-        upgrade(url)
-        yield url
-        return
-    if BACKEND != "postgresql":
+    if BACKEND not in ("sqlite", "postgresql"):
         raise pytest.UsageError(f"unknown LORAFACE_TEST_DATABASE {BACKEND!r}")
-    name = f"loraface_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
+    admin_url = PG_ADMIN_URL if BACKEND == "postgresql" else None
+    with fresh_database(pg_admin_url=admin_url, data_dir=data_dir, prefix="loraface_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

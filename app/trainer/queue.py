@@ -77,35 +77,22 @@ def _driver_connection(db: Session):
     return db.connection().connection.driver_connection
 
 
-def deliver(db: Session, *, job_id: int, user_id: int) -> None:
-    """Write a delivery in the caller's transaction: it exists exactly when the job row does."""
+def deliver(db: Session, *, job_id: int, user_id: int) -> bool:
+    """Write a delivery in the caller's transaction, so it exists exactly when the job row does.
+    False (and nothing written) when one already waits for this job."""
     if db.get_bind().dialect.name != "postgresql":
-        return
+        return False
+    from procrastinate.exceptions import AlreadyEnqueued
+
     task = _deferring_app().tasks[TASK_NAME]
-    with db.begin_nested():  # a clash on the queueing lock must not spoil the caller's transaction
-        try:
+    try:
+        with db.begin_nested():  # a clash on the queueing lock must not spoil the caller's transaction
             task.configure(
                 lock=learner_lock(user_id),
                 queueing_lock=delivery_lock(job_id),
                 connection=_driver_connection(db),
             ).defer(job_id=job_id)
-        except Exception as error:
-            from procrastinate.exceptions import AlreadyEnqueued
-
-            if not isinstance(error, AlreadyEnqueued):
-                raise
-            raise _AlreadyDelivered from error
-
-
-class _AlreadyDelivered(Exception):
-    """A delivery of this job is already waiting (rolled back to the savepoint)."""
-
-
-def deliver_if_missing(db: Session, *, job_id: int, user_id: int) -> bool:
-    """deliver(), but quiet when a delivery already waits; True when one was written."""
-    try:
-        deliver(db, job_id=job_id, user_id=user_id)
-    except _AlreadyDelivered:
+    except AlreadyEnqueued:
         return False
     return True
 
@@ -153,7 +140,7 @@ def sweep_training_table(db: Session) -> dict[str, int]:
     db.commit()
     delivered = 0
     for job_id, user_id in undelivered_jobs(db):
-        delivered += deliver_if_missing(db, job_id=job_id, user_id=user_id)
+        delivered += deliver(db, job_id=job_id, user_id=user_id)
     db.commit()
     return {"requeued": len(requeued), "delivered": delivered}
 
@@ -199,7 +186,7 @@ class ProcrastinateWorker:
         with self.sessions() as db:
             job = db.get(TrainingJob, job_id)
             if job is not None and job.status == JobStatus.queued:
-                deliver_if_missing(db, job_id=job.id, user_id=job.user_id)
+                deliver(db, job_id=job.id, user_id=job.user_id)
                 db.commit()
 
     # ---- the sweeper ----

@@ -264,7 +264,7 @@ def zombie(
         os.kill(stale.pid, signal.SIGSTOP)  # no heartbeat, no progress, no lease renewal
         frozen_at = time.monotonic()
         epochs_before = len(_epoch_rows(sessions, job_id))
-        fresh = workers.start("successor")
+        workers.start("successor")
         wait_for(lambda: _job(sessions, job_id).attempt >= 2, timeout, "the takeover")
         takeover = time.monotonic() - frozen_at
         os.kill(stale.pid, signal.SIGCONT)  # it wakes believing it still owns the job
@@ -282,7 +282,6 @@ def zombie(
     for row in _epoch_rows(sessions, job_id):
         if row.attempt == 1 and row.epoch > epochs_before:
             problems.append(f"epoch {row.epoch} written by the frozen attempt")
-    del fresh
     return ZombieResult(
         job_id=job_id,
         takeover_seconds=takeover,
