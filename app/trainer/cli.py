@@ -131,6 +131,19 @@ def _undo(out: Path, state: str) -> None:
     help="diffusers folder or .safetensors [default: LORAFACE_BASE_MODEL, else the tiny demo]",
 )
 @click.option("--seed", type=int, default=123456, show_default=True)
+@click.option(
+    "--train-text-encoder",
+    "train_text_encoder",
+    is_flag=True,
+    help="LoRA on the text encoder(s) too (lesson 5: helps a trigger the base reads as something else)",
+)
+@click.option(
+    "--text-encoder-lr",
+    "text_encoder_lr",
+    type=float,
+    default=None,
+    help="learning rate of the text encoder adapters [default: --lr]",
+)
 @click.option("--name", default=None, help="file name of the LoRA [default: <trigger>_<class>]")
 @click.option("--device", default=None, help="cuda or cpu [default: cuda when present]")
 def train(
@@ -148,6 +161,8 @@ def train(
     resolution,
     base,
     seed,
+    train_text_encoder,
+    text_encoder_lr,
     name,
     device,
 ):
@@ -188,6 +203,8 @@ def train(
             learning_rate=learning_rate,
             resolution=resolution,
             seed=seed,
+            train_text_encoder=train_text_encoder,
+            text_encoder_lr=text_encoder_lr,
             name=name,
         )
     except KeyboardInterrupt:
@@ -246,6 +263,8 @@ def _run(
     learning_rate,
     resolution,
     seed,
+    train_text_encoder,
+    text_encoder_lr,
     name,
 ) -> dict:
     from tqdm import tqdm
@@ -266,6 +285,8 @@ def _run(
         repeats=repeats,
         batch_size=batch_size,
         seed=seed,
+        train_text_encoder=train_text_encoder,
+        text_encoder_lr=text_encoder_lr,
         name=name or f"{trigger}_{class_word}".replace(" ", "_"),
         sample_steps=model.default_sample_steps,
     )

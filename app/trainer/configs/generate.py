@@ -1,18 +1,22 @@
 """Write the diffusers config folders for SDXL and SD 1.5 (no weights) into app/trainer/configs.
 
 The architecture numbers are the published ones for each family. The CLIP tokenizer files are
-built from the BPE merges inside the open_clip_torch wheel (CLIP's own vocabulary), so nothing
-comes from a model hub. The output is committed; this script is how it was made:
-`python -m app.trainer.configs.generate` (needs open_clip_torch installed, nothing else)."""
+built from the BPE merges inside the open_clip_torch wheel file (CLIP's own vocabulary), read as a
+zip archive: the package is never installed (its requirements, torchvision among them, would be
+left unmet), so nothing comes from a model hub. `make tokenizers` downloads that one wheel, pinned
+by hash in requirements/clip-vocab.txt. The configs are committed; this script is how they were
+made: `python -m app.trainer.configs.generate [--vocab-wheel WHEEL]`."""
 
+import argparse
 import gzip
-import importlib.util
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BPE_MEMBER = "open_clip/bpe_simple_vocab_16e6.txt.gz"  # CLIP's merges, inside the open_clip wheel
 
 CLIP_L = {  # the CLIP ViT-L/14 text tower both families use
     "architectures": ["CLIPTextModel"],
@@ -143,14 +147,15 @@ MODEL_MAX_LENGTH = 77  # CLIP's context length
 CLIP_MERGES = 49152 - 256 - 2  # CLIP keeps this many merges: vocab = 256 bytes x2 + merges + 2 specials
 
 
-def _bpe_file() -> Path:
-    spec = importlib.util.find_spec("open_clip")
-    if spec is None or spec.origin is None:
+def _bpe_text(vocab_wheel: Path | None) -> str:
+    """CLIP's BPE merges file, read from inside the open_clip_torch wheel."""
+    if vocab_wheel is None or not vocab_wheel.is_file():
         raise RuntimeError(
-            "the CLIP tokenizer files are missing and open_clip_torch (which carries CLIP's vocabulary) is not"
-            " installed: run `make tokenizers` or `pip install --no-deps open_clip_torch`"
+            "the CLIP tokenizer files are missing: run `make tokenizers` (it downloads the open_clip_torch"
+            " wheel that carries CLIP's vocabulary and builds them from it)"
         )
-    return Path(spec.origin).parent / "bpe_simple_vocab_16e6.txt.gz"
+    with zipfile.ZipFile(vocab_wheel) as wheel:
+        return gzip.decompress(wheel.read(BPE_MEMBER)).decode("utf-8")
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -167,9 +172,9 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(printable, map(chr, chars), strict=True))
 
 
-def clip_vocab_and_merges() -> tuple[dict[str, int], list[str]]:
+def clip_vocab_and_merges(vocab_wheel: Path | None) -> tuple[dict[str, int], list[str]]:
     """The 49,408-token CLIP vocabulary and its merges, in CLIP's id order."""
-    lines = gzip.open(_bpe_file()).read().decode("utf-8").split("\n")
+    lines = _bpe_text(vocab_wheel).split("\n")
     merges = lines[1 : CLIP_MERGES + 1]  # line 0 is a version header
     base = list(_bytes_to_unicode().values())
     tokens = base + [t + "</w>" for t in base] + ["".join(m.split()) for m in merges]
@@ -177,10 +182,10 @@ def clip_vocab_and_merges() -> tuple[dict[str, int], list[str]]:
     return {t: i for i, t in enumerate(tokens)}, merges
 
 
-def write_tokenizer(folder: Path, *, pad_token: str) -> None:
+def write_tokenizer(folder: Path, *, pad_token: str, vocab_wheel: Path | None) -> None:
     """vocab.json, merges.txt and the configs a transformers CLIPTokenizer loads offline."""
     folder.mkdir(parents=True, exist_ok=True)
-    vocab, merges = clip_vocab_and_merges()
+    vocab, merges = clip_vocab_and_merges(vocab_wheel)
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
     special = {
@@ -200,9 +205,9 @@ def write_tokenizer(folder: Path, *, pad_token: str) -> None:
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
-def ensure_tokenizers() -> None:
-    """Write the tokenizer folders once (they are built from the installed open_clip wheel's
-    BPE vocabulary, not kept in the repository)."""
+def ensure_tokenizers(vocab_wheel: Path | None = None) -> None:
+    """Write the tokenizer folders once (they are built from the open_clip wheel's BPE
+    vocabulary, not kept in the repository)."""
     # SD 1.5 and SDXL's first encoder pad with the end token; SDXL's OpenCLIP encoder pads with "!".
     for folder, pad in (
         (HERE / "sdxl" / "tokenizer", "<|endoftext|>"),
@@ -214,7 +219,7 @@ def ensure_tokenizers() -> None:
         # Written beside and renamed into place: another process never reads half a vocabulary.
         staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
-        write_tokenizer(staging, pad_token=pad)
+        write_tokenizer(staging, pad_token=pad, vocab_wheel=vocab_wheel)
         shutil.rmtree(folder, ignore_errors=True)  # a folder left half-written by an older version
         try:
             staging.rename(folder)
@@ -231,7 +236,12 @@ def write(folder: Path, files: dict[str, dict]) -> None:
 
 
 if __name__ == "__main__":
-    write(HERE / "sdxl", SDXL)
-    write(HERE / "sd15", SD15)
-    ensure_tokenizers()
-    print(f"wrote configs under {HERE}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vocab-wheel", type=Path, help="the open_clip_torch wheel holding CLIP's BPE file")
+    parser.add_argument("--tokenizers-only", action="store_true", help="leave the committed configs alone")
+    args = parser.parse_args()
+    if not args.tokenizers_only:
+        write(HERE / "sdxl", SDXL)
+        write(HERE / "sd15", SD15)
+    ensure_tokenizers(args.vocab_wheel)
+    print(f"tokenizers ready under {HERE}")

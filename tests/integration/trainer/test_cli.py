@@ -158,3 +158,48 @@ def test_train_writes_every_output(run, photos, tmp_path):
     )
     assert 0.5 <= report["recommended_strength"] <= 1.1  # the sweep tries 0.5 to 1.1
     assert "<lora:sks_woman:" in report["webui_prompt"]
+
+
+@pytest.mark.slow
+def test_train_text_encoder_writes_and_reloads_both_encoders(run, photos, tmp_path, model_cache):
+    """`--train-text-encoder`: the kohya file holds lora_te1_/lora_te2_ keys and the diffusers file
+    text_encoder./text_encoder_2. keys, each with the true alpha, and both files reload in diffusers
+    to the same text embeddings, which differ from the base's."""
+    import torch
+    from safetensors import safe_open
+
+    from app.trainer import export, lora
+    from tests.integration.trainer.conftest import fresh_pipe
+
+    out = tmp_path / "out"
+    result = run(
+        *("train", photos, "--trigger", "sks", "--class-word", "woman", "--out", out),
+        *("--steps", "4", "--rank", "4", "--alpha", "2", "--resolution", "64"),
+        *("--train-text-encoder", "--text-encoder-lr", "5e-3"),
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["train_text_encoder"] is True and report["settings"]["text_encoder_lr"] == 5e-3
+    kohya, diffusers_file = out / report["files"]["kohya"], out / "diffusers" / "pytorch_lora_weights.safetensors"
+    with safe_open(str(kohya), "pt") as fh:
+        kohya_keys = list(fh.keys())
+        te_alphas = {float(fh.get_tensor(k)) for k in kohya_keys if k.startswith("lora_te") and k.endswith(".alpha")}
+    assert any(k.startswith("lora_te1_text_model_encoder_layers_") for k in kohya_keys)
+    assert any(k.startswith("lora_te2_text_model_encoder_layers_") for k in kohya_keys)
+    assert te_alphas == {2.0}, "every text-encoder module carries the true alpha, not the rank"
+    with safe_open(str(diffusers_file), "pt") as fh:
+        diffusers_keys = list(fh.keys())
+    assert any(k.startswith("text_encoder.") for k in diffusers_keys)
+    assert any(k.startswith("text_encoder_2.") for k in diffusers_keys)
+    assert export.read_metadata(kohya)["ss_network_train_unet_only"] == "False"
+
+    def embeddings(path=None):
+        pipe = fresh_pipe(model_cache)
+        if path is not None:
+            pipe.load_lora_weights(str(path.parent), weight_name=path.name)
+        with torch.no_grad():
+            return lora.encode_ids(pipe, lora.tokenize(pipe, "photo of sks woman"), "cpu")
+
+    (base, _), (d_embeds, d_pooled), (k_embeds, k_pooled) = embeddings(), embeddings(diffusers_file), embeddings(kohya)
+    assert (d_embeds - base).abs().max() > 1e-4, "the text encoder adapters change the embeddings"
+    assert torch.allclose(d_embeds, k_embeds, atol=1e-5) and torch.allclose(d_pooled, k_pooled, atol=1e-5)
