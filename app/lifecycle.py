@@ -18,7 +18,7 @@ async def startup(app: FastAPI) -> None:
         db.commit()
     if app.state.start_worker:
         from app.db import make_engine, make_sessionmaker
-        from app.trainer.worker import Worker
+        from app.lab.worker import Worker
 
         # Its own connection pool: a burst of page requests must never starve the lease heartbeat.
         app.state.worker_engine = make_engine(app.state.settings.database_url)

@@ -7,6 +7,6 @@ def import_all_models() -> None:
     import app.community.models  # noqa: F401
     import app.datasets.models  # noqa: F401
     import app.evaluate.models  # noqa: F401
+    import app.lab.models  # noqa: F401
     import app.quiz.models  # noqa: F401
     import app.review.models  # noqa: F401
-    import app.trainer.models  # noqa: F401

@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
-    from app.trainer.datasets import prepare
+    from app.trainer.photos import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_photos(Path(tmp), args.count)
@@ -61,7 +61,9 @@ def main() -> None:
     print(f"photos: {args.count} x 4000x3000 JPEG ({size_mb:.0f} MB), cores: {os.cpu_count()}")
     print(f"dataset check: {checked:.1f} s wall ({checked / args.count:.2f} s per photo), goal <= 20 s")
     # CPU seconds do not grow when other programs share the cores; wall time does.
-    print(f"  cpu time: {cpu:.1f} s ({cpu / args.count:.2f} s per photo); load average now {os.getloadavg()[0]:.1f}")
+    print(
+        f"  cpu time: {cpu:.1f} s ({cpu / args.count:.2f} s per photo); load average now {os.getloadavg()[0]:.1f}"
+    )
     print(f"upload path (check + re-encode for storage): {with_store:.1f} s")
     print(f"verdict: {len(report.accepted)} accepted; {report.summary}")
 

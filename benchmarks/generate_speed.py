@@ -27,7 +27,8 @@ def write_lora(pipe, folder: Path, rank: int) -> Path:
     import torch
 
     from app.trainer import export
-    from app.trainer.lora import TrainConfig, add_lora
+    from app.trainer.config import TrainConfig
+    from app.trainer.lora import add_lora
 
     cfg = TrainConfig(trigger="sks", class_word="woman", rank=rank, alpha=float(rank))
     add_lora(pipe.unet, cfg)
@@ -63,14 +64,14 @@ def score_cell_seconds(resolution: int) -> float:
     """Time to score one cell of three real photos against a four-photo training set."""
     from PIL import Image
 
-    from app.trainer import evaluate
+    from app.trainer import sweep
     from tests.photos import astronaut, grace_hopper, square
 
     photos = [square(astronaut(), resolution), square(grace_hopper(), resolution)]
-    training = evaluate.TrainingSet.from_images(photos + [p.transpose(Image.FLIP_LEFT_RIGHT) for p in photos])
+    training = sweep.TrainingSet.from_images(photos + [p.transpose(Image.FLIP_LEFT_RIGHT) for p in photos])
     cell = [photos[0], photos[1], photos[0].rotate(5)]
     started = time.perf_counter()
-    evaluate.score_cell(cell, cell[::-1], training)
+    sweep.score_cell(cell, cell[::-1], training)
     return time.perf_counter() - started
 
 

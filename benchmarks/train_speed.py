@@ -1,6 +1,6 @@
 """Training speed: LoRAFace's LoRA loop against a plain reference loop, same model, same run.
 
-ours       app.trainer.lora.train: latents and text embeddings computed once before the loop
+ours       app.trainer.loop.train: latents and text embeddings computed once before the loop
            (the VAE and text encoders then leave the GPU), UNet weights in bf16 under bf16
            autocast on CUDA, fused AdamW, the loss read one step late (no per-step GPU stall).
 reference  the plain diffusers-example loop without its caching options: every step encodes the
@@ -183,13 +183,13 @@ def time_ours(
     channels_last,
     checkpointing,
 ):
-    """Our loop: encode once, then app.trainer.lora.train; the clock starts after warm-up."""
+    """Our loop: encode once, then app.trainer.loop.train; the clock starts after warm-up."""
     import torch
 
-    from app.trainer import lora
+    from app.trainer import config, encoding, loop
 
     total = warmup + steps
-    cfg = lora.TrainConfig(
+    cfg = config.TrainConfig(
         trigger="sks",
         class_word="woman",
         resolution=resolution,
@@ -203,8 +203,8 @@ def time_ours(
         gradient_checkpointing=checkpointing,
     )
     started = time.perf_counter()
-    examples = lora.encode_examples(pipe, images, device)
-    lora.free_encoders(pipe)
+    examples = encoding.encode_examples(pipe, images, device)
+    encoding.free_encoders(pipe)
     if device.startswith("cuda"):
         # The product loads the UNet on the CPU and moves it over in bf16; the benchmark built it on
         # the GPU in fp32, so cast it now, before the memory peak is measured.
@@ -217,7 +217,7 @@ def time_ours(
         stamps.append(time.perf_counter())
 
     with PeakMemory(device) as memory:
-        lora.train(cfg, pipe, examples, out_dir=out_dir, device=device, on_progress=on_progress, resume=False)
+        loop.train(cfg, pipe, examples, out_dir=out_dir, device=device, on_progress=on_progress, resume=False)
     seconds = (stamps[-1] - stamps[warmup - 1]) / steps
     return seconds, memory.gib, encode_seconds
 
@@ -230,16 +230,16 @@ def time_reference(pipe, images, *, batch, steps, warmup, resolution, device):
     from diffusers import DDPMScheduler
     from PIL import Image
 
-    from app.trainer import lora
+    from app.trainer import config, encoding, lora
 
     on_cuda = device.startswith("cuda")
     unet, vae = pipe.unet.to(device, dtype=torch.float32), pipe.vae.to(device, dtype=torch.float32)
-    for encoder in lora.text_encoders(pipe):
+    for encoder in encoding.text_encoders(pipe):
         encoder.to(device, dtype=torch.float32)
     unet.requires_grad_(False)
     unet.add_adapter(
         lora.lora_config(
-            lora.TrainConfig(trigger="sks", class_word="woman", rank=16, alpha=16.0), lora.UNET_TARGETS
+            config.TrainConfig(trigger="sks", class_word="woman", rank=16, alpha=16.0), config.UNET_TARGETS
         )
     )
     params = [p for p in unet.parameters() if p.requires_grad]
@@ -259,9 +259,9 @@ def time_reference(pipe, images, *, batch, steps, warmup, resolution, device):
             x = torch.stack([pixels[i] for i in idx]).to(device)
             with torch.no_grad():
                 latents = vae.encode(x).latent_dist.sample() * vae.config.scaling_factor
-                ids = lora.tokenize(pipe, CAPTION)
+                ids = encoding.tokenize(pipe, CAPTION)
                 ids = tuple(t.repeat(batch, 1) for t in ids)
-                embeds, pooled = lora.encode_ids(pipe, ids, device)
+                embeds, pooled = encoding.encode_ids(pipe, ids, device)
             time_ids = torch.tensor(
                 [[resolution, resolution, 0, 0, resolution, resolution]] * batch,
                 device=device,

@@ -66,8 +66,8 @@ from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
 from app.models import import_all_models
 from app.auth import service as auth_service
-from app.trainer import jobs
-from app.trainer.lora import TrainConfig, plan
+from app.lab import job_store
+from app.trainer.config import TrainConfig, plan
 import_all_models()
 st = get_settings()
 db = make_sessionmaker(make_engine(st.database_url))()
@@ -87,7 +87,7 @@ for i, im in enumerate(faces):
 cfg = TrainConfig(trigger="sks", class_word="woman", resolution={resolution}, rank=4, alpha=4.0, epochs=None,
                   max_steps={steps}, learning_rate=1e-3, sample_steps=2, save_every_epochs=1000)
 _, total, epochs = plan(cfg, len(images))
-job = jobs.enqueue(db=db, user_id=user.id, dataset_id=None, config=json.loads(cfg.to_json()), images=images,
+job = job_store.enqueue(db=db, user_id=user.id, dataset_id=None, config=json.loads(cfg.to_json()), images=images,
                    base_model=None, total_steps=total, total_epochs=epochs)
 db.commit()
 print(job.id)
@@ -98,7 +98,7 @@ print(job.id)
 def job_times(env: dict[str, str], job_id: int) -> dict:
     code = (
         "import json; from app.config import get_settings; from app.db import make_engine, make_sessionmaker;"
-        "from app.models import import_all_models; import_all_models(); from app.trainer.models import TrainingJob;"
+        "from app.models import import_all_models; import_all_models(); from app.lab.models import TrainingJob;"
         "st=get_settings(); db=make_sessionmaker(make_engine(st.database_url))();"
         f"j=db.get(TrainingJob, {job_id});"
         "print(json.dumps({'status': j.status.value, 'error': j.error, 'step': j.step,"

@@ -72,8 +72,12 @@ def _truncate_all(app) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # procrastinate's deliveries and workers too (its tables are not in our metadata).
-            tables += ["procrastinate_events", "procrastinate_periodic_defers", "procrastinate_jobs",
-                       "procrastinate_workers"]
+            tables += [
+                "procrastinate_events",
+                "procrastinate_periodic_defers",
+                "procrastinate_jobs",
+                "procrastinate_workers",
+            ]
             quoted = ", ".join(f'"{t}"' for t in tables)
             conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
         else:

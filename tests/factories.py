@@ -55,17 +55,33 @@ def make_training_job(
     """A queued training job for the user, through the real queue (tiny settings by default)."""
     import json
 
-    from app.trainer import jobs
-    from app.trainer.lora import TrainConfig
+    from app.lab import job_store
+    from app.trainer.config import TrainConfig
 
     cfg = TrainConfig(
-        **{"trigger": "sks", "class_word": "woman", "resolution": 64, "rank": 4, "alpha": 4.0,
-           "epochs": 2, "learning_rate": 1e-3, "sample_steps": 2, **config}
+        **{
+            "trigger": "sks",
+            "class_word": "woman",
+            "resolution": 64,
+            "rank": 4,
+            "alpha": 4.0,
+            "epochs": 2,
+            "learning_rate": 1e-3,
+            "sample_steps": 2,
+            **config,
+        }
     )
     extra = {"max_queued": max_queued} if max_queued else {}
-    return jobs.enqueue(
-        db=db, user_id=user.id, dataset_id=dataset_id, config=json.loads(cfg.to_json()), images=images or [],
-        base_model=None, total_steps=(cfg.max_steps or 2 * (cfg.epochs or 1)), total_epochs=cfg.epochs or 1, **extra,
+    return job_store.enqueue(
+        db=db,
+        user_id=user.id,
+        dataset_id=dataset_id,
+        config=json.loads(cfg.to_json()),
+        images=images or [],
+        base_model=None,
+        total_steps=(cfg.max_steps or 2 * (cfg.epochs or 1)),
+        total_epochs=cfg.epochs or 1,
+        **extra,
     )
 
 
@@ -75,7 +91,12 @@ def training_images(data_dir, user: User, size: int = 64) -> list[dict]:
 
     folder = data_dir / "users" / str(user.id) / "test-crops"
     return [
-        {"path": str(p.relative_to(data_dir)), "caption": "sks woman", "original_size": [size, size], "crop_top_left": [0, 0]}
+        {
+            "path": str(p.relative_to(data_dir)),
+            "caption": "sks woman",
+            "original_size": [size, size],
+            "crop_top_left": [0, 0],
+        }
         for p in write_face_set(folder, size=size)
     ]
 
@@ -99,14 +120,20 @@ def make_lora_model(db: Session, data_dir, user: User, trained, crops, *, name: 
     import shutil
     from pathlib import Path
 
-    from app.trainer import jobs
-    from app.trainer.worker import job_dir
+    from app.lab import job_store
+    from app.lab.worker import job_dir
 
     root = Path(trained.lora_path).parent.parent  # run_training's out_dir
-    job = make_training_job(db, user, epochs=len(trained.epochs), name=name,
-                            resolution=trained.config.resolution, sample_steps=trained.config.sample_steps)
+    job = make_training_job(
+        db,
+        user,
+        epochs=len(trained.epochs),
+        name=name,
+        resolution=trained.config.resolution,
+        sample_steps=trained.config.sample_steps,
+    )
     db.commit()
-    claim = jobs.claim_next(db=db, worker_id="builder")
+    claim = job_store.claim_next(db=db, worker_id="builder")
     assert claim is not None and claim.job_id == job.id
     out = job_dir(Path(data_dir), user.id, job.id)
     shutil.copytree(root, out, dirs_exist_ok=True)
@@ -118,51 +145,91 @@ def make_lora_model(db: Session, data_dir, user: User, trained, crops, *, name: 
         return str((out / Path(path).relative_to(root)).relative_to(Path(data_dir)))
 
     for e in trained.epochs:
-        jobs.record_epoch(db=db, claim=claim, epoch=e.epoch, step=e.step, loss=e.loss, diffusers_path=rel(e.lora_path),
-                          kohya_path=rel(e.kohya_path), sample_path=rel(e.sample_paths[0]) if e.sample_paths else None)
-    model = jobs.finish_succeeded(db=db, claim=claim, name=name, family="sdxl", steps=trained.steps,
-                                  final_loss=trained.final_loss, kohya_path=rel(trained.kohya_path),
-                                  diffusers_path=rel(trained.lora_path))
+        job_store.record_epoch(
+            db=db,
+            claim=claim,
+            epoch=e.epoch,
+            step=e.step,
+            loss=e.loss,
+            diffusers_path=rel(e.lora_path),
+            kohya_path=rel(e.kohya_path),
+            sample_path=rel(e.sample_paths[0]) if e.sample_paths else None,
+        )
+    model = job_store.finish_succeeded(
+        db=db,
+        claim=claim,
+        name=name,
+        family="sdxl",
+        steps=trained.steps,
+        final_loss=trained.final_loss,
+        kohya_path=rel(trained.kohya_path),
+        diffusers_path=rel(trained.lora_path),
+    )
     db.commit()
     return model
 
 
-def make_model_with_samples(db: Session, data_dir, user: User, *, epochs: int = 3, name: str = "sks_portrait"):
+def make_model_with_samples(
+    db: Session, data_dir, user: User, *, epochs: int = 3, name: str = "sks_portrait"
+):
     """A finished model of the user's through the real queue, with a sample picture per epoch and a
     loss curve, but no LoRA weights (for domains that only show a model, like the community)."""
     from pathlib import Path
 
     from PIL import Image, ImageDraw
 
-    from app.trainer import jobs
+    from app.lab import job_store
 
     make_training_job(db, user, epochs=epochs, name=name)
     db.commit()
-    claim = jobs.claim_next(db=db, worker_id="builder")
+    claim = job_store.claim_next(db=db, worker_id="builder")
     assert claim is not None
     folder = Path(data_dir) / "users" / str(user.id) / "jobs" / str(claim.job_id)
     folder.mkdir(parents=True, exist_ok=True)
     losses = [[step, 0.3 - 0.02 * step] for step in range(1, 2 * epochs + 1)]
-    jobs.report(db=db, claim=claim, progress={"step": 2 * epochs, "loss": losses[-1][1]}, losses=losses)
+    job_store.report(db=db, claim=claim, progress={"step": 2 * epochs, "loss": losses[-1][1]}, losses=losses)
     for epoch in range(1, epochs + 1):
         sample = folder / f"sample-{epoch}.png"
         img = Image.new("RGB", (64, 64), (40 * epoch % 255, 90, 160))
         ImageDraw.Draw(img).ellipse((16, 10, 48, 54), fill=(230, 190, 160))
         img.save(sample)
         rel = str(sample.relative_to(Path(data_dir)))
-        jobs.record_epoch(db=db, claim=claim, epoch=epoch, step=2 * epoch, loss=losses[2 * epoch - 1][1],
-                          diffusers_path=rel.replace(".png", ".safetensors"),
-                          kohya_path=rel.replace(".png", "-kohya.safetensors"), sample_path=rel)
-    model = jobs.finish_succeeded(db=db, claim=claim, name=name, family="sdxl", steps=2 * epochs,
-                                  final_loss=losses[-1][1], kohya_path=f"{folder.relative_to(Path(data_dir))}/{name}.safetensors",
-                                  diffusers_path=f"{folder.relative_to(Path(data_dir))}/diffusers.safetensors")
+        job_store.record_epoch(
+            db=db,
+            claim=claim,
+            epoch=epoch,
+            step=2 * epoch,
+            loss=losses[2 * epoch - 1][1],
+            diffusers_path=rel.replace(".png", ".safetensors"),
+            kohya_path=rel.replace(".png", "-kohya.safetensors"),
+            sample_path=rel,
+        )
+    model = job_store.finish_succeeded(
+        db=db,
+        claim=claim,
+        name=name,
+        family="sdxl",
+        steps=2 * epochs,
+        final_loss=losses[-1][1],
+        kohya_path=f"{folder.relative_to(Path(data_dir))}/{name}.safetensors",
+        diffusers_path=f"{folder.relative_to(Path(data_dir))}/diffusers.safetensors",
+    )
     model.recommended_strength, model.recommended_epoch = 0.8, epochs - 1
     db.commit()
     return model
 
 
-def make_post(db: Session, user: User, *, kind: str = "help", title: str = "My face looks distorted?",
-              body: str = "At strength 1.0 the eyes melt.", lesson: int | None = None, data_dir=None, **extra):
+def make_post(
+    db: Session,
+    user: User,
+    *,
+    kind: str = "help",
+    title: str = "My face looks distorted?",
+    body: str = "At strength 1.0 the eyes melt.",
+    lesson: int | None = None,
+    data_dir=None,
+    **extra,
+):
     """A community post written through the real service (backdated for the rate limit)."""
     from datetime import timedelta
 
@@ -176,7 +243,9 @@ def make_post(db: Session, user: User, *, kind: str = "help", title: str = "My f
     data = PostCreate(kind=kind, title=title, body=body, lesson=lesson, **extra)
     post = community_service.create_post(db=db, data_dir=data_dir, author=user, data=data)
     # Builders set the scene; the scene's posts should not use up the author's rate limit.
-    db.execute(update(Action).where(Action.user_id == user.id).values(created_at=utcnow() - timedelta(days=1)))
+    db.execute(
+        update(Action).where(Action.user_id == user.id).values(created_at=utcnow() - timedelta(days=1))
+    )
     return post
 
 
@@ -187,7 +256,7 @@ def train_tiny_lora(folder, cache_dir, *, epochs: int = 2, size: int = 64):
 
     from PIL import Image
 
-    from app.trainer.lora import TrainConfig
+    from app.trainer.config import TrainConfig
     from app.trainer.pipeline import TrainImage, run_training
     from tests.photos import square, write_face_set
 
@@ -198,10 +267,22 @@ def train_tiny_lora(folder, cache_dir, *, epochs: int = 2, size: int = 64):
         with Image.open(path) as im:
             square(im, size).save(crop)
         crops.append(crop)
-    cfg = TrainConfig(trigger="sks", class_word="woman", resolution=size, rank=4, alpha=4.0, epochs=epochs,
-                      learning_rate=1e-2, sample_steps=2)
+    cfg = TrainConfig(
+        trigger="sks",
+        class_word="woman",
+        resolution=size,
+        rank=4,
+        alpha=4.0,
+        epochs=epochs,
+        learning_rate=1e-2,
+        sample_steps=2,
+    )
     outcome = run_training(
-        cfg=cfg, images=[TrainImage(path=c, caption="sks woman", original_size=(size, size)) for c in crops],
-        out_dir=folder / "out", base_model=None, cache_dir=Path(cache_dir), device="cpu",
+        cfg=cfg,
+        images=[TrainImage(path=c, caption="sks woman", original_size=(size, size)) for c in crops],
+        out_dir=folder / "out",
+        base_model=None,
+        cache_dir=Path(cache_dir),
+        device="cpu",
     )
     return outcome, crops

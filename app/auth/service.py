@@ -247,8 +247,8 @@ def delete_user(*, db: Session, user: User) -> None:
     """Erase the account's rows (every table of theirs cascades from `user`; failed sign-ins,
     which name the email rather than the user, go by address). The caller removes
     user_data_dir() after the commit, so a failed commit keeps the files."""
-    from app.trainer import queue
-    from app.trainer.models import JobStatus, TrainingJob
+    from app.lab import queue
+    from app.lab.models import JobStatus, TrainingJob
 
     unfinished = select(TrainingJob.id).where(
         TrainingJob.user_id == user.id, TrainingJob.status.in_([JobStatus.queued, JobStatus.running])

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-import app.trainer.models  # noqa: F401  (lora_models and training_jobs, targets of our foreign keys)
+import app.lab.models  # noqa: F401  (lora_models and training_jobs, targets of our foreign keys)
 from app.auth.models import User
 from app.db import Base, utcnow
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.auth import service as auth_service
 from app.auth.models import User
 from app.community import exceptions as exc
-from app.trainer.models import LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.models import LoraModel, LoraModelEpoch, TrainingJob
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs before decoding

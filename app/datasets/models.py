@@ -29,7 +29,10 @@ class Dataset(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     images: Mapped[list["DatasetImage"]] = relationship(
-        back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True, order_by="DatasetImage.position"
+        back_populates="dataset",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="DatasetImage.position",
     )
 
 
@@ -45,7 +48,9 @@ class DatasetImage(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     accepted: Mapped[bool] = mapped_column(default=False)
-    analysis: Mapped[dict[str, Any]] = mapped_column(JSON)  # checks.PhotoAnalysis.to_dict(), problems included
+    analysis: Mapped[dict[str, Any]] = mapped_column(
+        JSON
+    )  # checks.PhotoAnalysis.to_dict(), problems included
     caption: Mapped[str] = mapped_column(String(500), default="")
     crop_left: Mapped[int] = mapped_column(Integer, default=0)
     crop_top: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,7 +17,7 @@ from app.config import Settings
 from app.datasets.models import Dataset, DatasetImage
 from app.datasets.service import datasets_dir
 from app.db import utcnow
-from app.trainer.models import JobStatus, LoraModel, TrainingJob
+from app.lab.models import JobStatus, LoraModel, TrainingJob
 
 UNFINISHED = (JobStatus.queued, JobStatus.running)
 
@@ -128,7 +128,7 @@ def remove_job_inputs(*, settings: Settings, job: TrainingJob) -> None:
     """Delete the resized copies of the training crops a worker made for this job."""
     import shutil
 
-    from app.trainer.worker import job_dir
+    from app.lab.worker import job_dir
 
     owner_dir = (settings.data_dir / "users" / str(job.user_id)).resolve()
     inputs = job_dir(settings.data_dir, job.user_id, job.id) / "inputs"

@@ -18,8 +18,15 @@ from app.web import redirect, render
 router = APIRouter()
 Learner = Annotated[User, Depends(require_role(Role.learner))]
 # One step of the crop nudge buttons: a tenth of the crop side, or 15% closer / wider.
-NUDGES = {"left": {"dx": -0.1}, "right": {"dx": 0.1}, "up": {"dy": -0.1}, "down": {"dy": 0.1},
-          "in": {"zoom": 1.15}, "out": {"zoom": 1 / 1.15}, "reset": {"reset": True}}
+NUDGES = {
+    "left": {"dx": -0.1},
+    "right": {"dx": 0.1},
+    "up": {"dy": -0.1},
+    "down": {"dy": 0.1},
+    "in": {"zoom": 1.15},
+    "out": {"zoom": 1 / 1.15},
+    "reset": {"reset": True},
+}
 
 
 def _read(files: list[UploadFile]) -> list[tuple[str, bytes]]:
@@ -39,15 +46,27 @@ def _consent_first(request: Request, db: DbSession, user: User, consent: bool, k
 
 @router.post("/api/datasets", status_code=201, response_model=DatasetOut)
 def create_dataset(
-    request: Request, db: DbSession, user: Learner, files: Annotated[list[UploadFile], File()],
-    name: Annotated[str, Form()] = "", trigger: Annotated[str, Form()] = "sks",
-    class_word: Annotated[str, Form()] = "person", base: Annotated[Literal["sdxl", "sd15"], Form()] = "sdxl",
-    consent: Annotated[bool, Form()] = False, keep_photos: Annotated[bool | None, Form()] = None,
+    request: Request,
+    db: DbSession,
+    user: Learner,
+    files: Annotated[list[UploadFile], File()],
+    name: Annotated[str, Form()] = "",
+    trigger: Annotated[str, Form()] = "sks",
+    class_word: Annotated[str, Form()] = "person",
+    base: Annotated[Literal["sdxl", "sd15"], Form()] = "sdxl",
+    consent: Annotated[bool, Form()] = False,
+    keep_photos: Annotated[bool | None, Form()] = None,
 ):
     _consent_first(request, db, user, consent, keep_photos)
     dataset, skipped = service.create_dataset(
-        db=db, settings=request.app.state.settings, user_id=user.id, files=_read(files),
-        name=name, trigger=trigger, class_word=class_word, base=base,
+        db=db,
+        settings=request.app.state.settings,
+        user_id=user.id,
+        files=_read(files),
+        name=name,
+        trigger=trigger,
+        class_word=class_word,
+        base=base,
     )
     db.commit()
     return service.report(dataset=dataset, skipped=skipped)
@@ -56,8 +75,15 @@ def create_dataset(
 @router.get("/api/datasets", response_model=list[DatasetListItem])
 def list_datasets(db: DbSession, user: CurrentUser):
     return [
-        {"id": d.id, "name": d.name, "usable": d.usable, "summary": d.summary, "images": len(d.images),
-         "accepted": sum(i.accepted for i in d.images), "photos_deleted_at": d.photos_deleted_at}
+        {
+            "id": d.id,
+            "name": d.name,
+            "usable": d.usable,
+            "summary": d.summary,
+            "images": len(d.images),
+            "accepted": sum(i.accepted for i in d.images),
+            "photos_deleted_at": d.photos_deleted_at,
+        }
         for d in service.list_datasets(db=db, user_id=user.id)
     ]
 
@@ -79,14 +105,24 @@ def update_image(request: Request, db: DbSession, dataset: OwnDataset, image: Ow
         service.update_caption(db=db, dataset=dataset, image=image, caption=body.caption)
     if body.nudge is not None:
         n = body.nudge
-        service.nudge_crop(db=db, settings=request.app.state.settings, dataset=dataset, image=image,
-                           dx=n.dx, dy=n.dy, zoom=n.zoom, reset=n.reset)
+        service.nudge_crop(
+            db=db,
+            settings=request.app.state.settings,
+            dataset=dataset,
+            image=image,
+            dx=n.dx,
+            dy=n.dy,
+            zoom=n.zoom,
+            reset=n.reset,
+        )
     db.commit()
     return service.report(dataset=dataset)
 
 
 @router.get("/api/datasets/{dataset_id}/images/{image_id}/{kind}")
-def image_file(request: Request, dataset: OwnDataset, image: OwnImage, kind: Literal["photo", "crop", "thumb"]):
+def image_file(
+    request: Request, dataset: OwnDataset, image: OwnImage, kind: Literal["photo", "crop", "thumb"]
+):
     path = service.file_path(settings=request.app.state.settings, dataset=dataset, image=image, kind=kind)
     media = "image/png" if path.suffix == ".png" else "image/jpeg"
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
@@ -102,7 +138,8 @@ def datasets_shortcut():
 
 def _index(request: Request, db: DbSession, user: User, *, error: str | None = None, status_code: int = 200):
     ctx = {
-        "datasets": service.list_datasets(db=db, user_id=user.id), "error": error,
+        "datasets": service.list_datasets(db=db, user_id=user.id),
+        "error": error,
         "consented": privacy_service.has_consented(user),
     }
     return render(request, "datasets/index.html", ctx, status_code=status_code)
@@ -115,16 +152,28 @@ def index_page(request: Request, db: DbSession, user: Learner):
 
 @router.post("/lab/datasets")
 def upload_page(
-    request: Request, db: DbSession, user: Learner, files: Annotated[list[UploadFile], File()],
-    name: Annotated[str, Form()] = "", trigger: Annotated[str, Form()] = "sks",
-    class_word: Annotated[str, Form()] = "person", base: Annotated[str, Form()] = "sdxl",
-    consent: Annotated[bool, Form()] = False, keep_photos: Annotated[bool | None, Form()] = None,
+    request: Request,
+    db: DbSession,
+    user: Learner,
+    files: Annotated[list[UploadFile], File()],
+    name: Annotated[str, Form()] = "",
+    trigger: Annotated[str, Form()] = "sks",
+    class_word: Annotated[str, Form()] = "person",
+    base: Annotated[str, Form()] = "sdxl",
+    consent: Annotated[bool, Form()] = False,
+    keep_photos: Annotated[bool | None, Form()] = None,
 ):
     try:
         _consent_first(request, db, user, consent, keep_photos)
         dataset, _ = service.create_dataset(
-            db=db, settings=request.app.state.settings, user_id=user.id, files=_read(files),
-            name=name, trigger=trigger, class_word=class_word, base=base,
+            db=db,
+            settings=request.app.state.settings,
+            user_id=user.id,
+            files=_read(files),
+            name=name,
+            trigger=trigger,
+            class_word=class_word,
+            base=base,
         )
     except (UploadRejected, UploadTooLarge, InvalidDatasetField, ConsentRequired) as error:
         db.rollback()
@@ -143,28 +192,48 @@ def detail_page(request: Request, dataset: OwnDataset):
 
 
 @router.post("/lab/datasets/{dataset_id}/images/{image_id}/caption")
-def caption_page(request: Request, db: DbSession, dataset: OwnDataset, image: OwnImage, caption: Annotated[str, Form()] = ""):
+def caption_page(
+    request: Request,
+    db: DbSession,
+    dataset: OwnDataset,
+    image: OwnImage,
+    caption: Annotated[str, Form()] = "",
+):
     try:
         service.update_caption(db=db, dataset=dataset, image=image, caption=caption)
     except InvalidDatasetField as error:
         db.rollback()
-        return render(request, "datasets/detail.html", {**_detail_ctx(dataset, image), "card_error": error.detail},
-                      block="card", status_code=error.status_code)
+        return render(
+            request,
+            "datasets/detail.html",
+            {**_detail_ctx(dataset, image), "card_error": error.detail},
+            block="card",
+            status_code=error.status_code,
+        )
     db.commit()
     return _card_or_back(request, dataset, image, "Caption saved.")
 
 
 @router.post("/lab/datasets/{dataset_id}/images/{image_id}/nudge")
-def nudge_page(request: Request, db: DbSession, dataset: OwnDataset, image: OwnImage,
-               direction: Annotated[Literal["left", "right", "up", "down", "in", "out", "reset"], Form()]):
-    service.nudge_crop(db=db, settings=request.app.state.settings, dataset=dataset, image=image, **NUDGES[direction])
+def nudge_page(
+    request: Request,
+    db: DbSession,
+    dataset: OwnDataset,
+    image: OwnImage,
+    direction: Annotated[Literal["left", "right", "up", "down", "in", "out", "reset"], Form()],
+):
+    service.nudge_crop(
+        db=db, settings=request.app.state.settings, dataset=dataset, image=image, **NUDGES[direction]
+    )
     db.commit()
     return _card_or_back(request, dataset, image, "Crop moved.")
 
 
 def _card_or_back(request: Request, dataset, image, message: str):
     if request.headers.get("HX-Request") == "true":
-        return render(request, "datasets/detail.html", {**_detail_ctx(dataset, image), "card_saved": True}, block="card")
+        return render(
+            request, "datasets/detail.html", {**_detail_ctx(dataset, image), "card_saved": True}, block="card"
+        )
     return redirect(request, f"/lab/datasets/{dataset.id}#image-{image.id}", message, "success")
 
 

@@ -25,10 +25,12 @@ def datasets_dir(settings: Settings, user_id: int) -> Path:
 
 
 def _check_fields(*, name: str, trigger: str, class_word: str, base: str) -> None:
-    from app.trainer.datasets.checks import BASE_RESOLUTION
+    from app.trainer.photos.checks import BASE_RESOLUTION
 
     if not WORD.match(trigger):
-        raise exc.InvalidDatasetField("The trigger must be one word of letters, digits, - or _ (up to 40), like 'sks'.")
+        raise exc.InvalidDatasetField(
+            "The trigger must be one word of letters, digits, - or _ (up to 40), like 'sks'."
+        )
     if not WORD.match(class_word):
         raise exc.InvalidDatasetField("The class word must be one word, like 'woman', 'man' or 'person'.")
     if trigger.lower() == class_word.lower():
@@ -54,7 +56,7 @@ def create_dataset(
 
     Everything is read and checked before the first byte is written; if writing fails
     half-way, the files written so far are removed again."""
-    from app.trainer.datasets import checks, ingest, prepare
+    from app.trainer.photos import checks, ingest, prepare
 
     name, trigger, class_word = name.strip(), trigger.strip() or "sks", class_word.strip() or "person"
     _check_fields(name=name, trigger=trigger, class_word=class_word, base=base)
@@ -67,7 +69,13 @@ def create_dataset(
     unique, skipped, seen = [], [], {}
     for image in cleaned:
         if image.sha256 in seen:
-            skipped.append({"filename": image.filename, "code": "duplicate", "message": f"The same photo as {seen[image.sha256]}; kept once."})
+            skipped.append(
+                {
+                    "filename": image.filename,
+                    "code": "duplicate",
+                    "message": f"The same photo as {seen[image.sha256]}; kept once.",
+                }
+            )
             continue
         seen[image.sha256] = image.filename
         unique.append(image)
@@ -75,8 +83,12 @@ def create_dataset(
     report = checks.check_set(analyses)
 
     dataset = Dataset(
-        user_id=user_id, name=name or f"Dataset of {len(unique)} photos", trigger=trigger, class_word=class_word,
-        base=base, resolution=checks.BASE_RESOLUTION[base],
+        user_id=user_id,
+        name=name or f"Dataset of {len(unique)} photos",
+        trigger=trigger,
+        class_word=class_word,
+        base=base,
+        resolution=checks.BASE_RESOLUTION[base],
     )
     db.add(dataset)
     db.flush()
@@ -85,10 +97,18 @@ def create_dataset(
         for position, (image, analysis) in enumerate(zip(unique, report.photos, strict=True)):
             written += _store_photo(settings, user_id, image)
             row = DatasetImage(
-                dataset_id=dataset.id, position=position, filename=image.filename, sha256=image.sha256,
-                width=image.size[0], height=image.size[1], analysis={}, accepted=False,
+                dataset_id=dataset.id,
+                position=position,
+                filename=image.filename,
+                sha256=image.sha256,
+                width=image.size[0],
+                height=image.size[1],
+                analysis={},
+                accepted=False,
             )
-            box, caption = prepare.crop_and_caption(image, analysis, resolution=dataset.resolution, trigger=trigger, class_word=class_word)
+            box, caption = prepare.crop_and_caption(
+                image, analysis, resolution=dataset.resolution, trigger=trigger, class_word=class_word
+            )
             row.caption = caption
             written += _apply_crop(settings, user_id, row, image.image, box)
             row.analysis = analysis.to_dict()
@@ -105,7 +125,7 @@ def create_dataset(
 
 def _store_photo(settings: Settings, user_id: int, image) -> list[Path]:
     """Write the cleaned JPEG; returns it if it is new (so a failure can remove it)."""
-    from app.trainer.datasets import ingest
+    from app.trainer.photos import ingest
 
     folder = datasets_dir(settings, user_id) / "photos"
     existed = (folder / f"{image.sha256}.jpg").exists()
@@ -123,7 +143,7 @@ def _apply_crop(settings: Settings, user_id: int, row: DatasetImage, photo, box)
     under a queued training job. Returns the files it created."""
     from PIL import Image
 
-    from app.trainer.datasets import crops
+    from app.trainer.photos import crops
 
     row.crop_left, row.crop_top, row.crop_size = box.left, box.top, box.side
     root = datasets_dir(settings, user_id)
@@ -170,9 +190,12 @@ def get_image(*, dataset: Dataset, image_id: int) -> DatasetImage:
 
 def caption_problems(dataset: Dataset, image: DatasetImage) -> list[dict[str, Any]]:
     """The caption lint for one photo."""
-    from app.trainer.datasets import captions
+    from app.trainer.photos import captions
 
-    return [p.to_dict() for p in captions.lint(image.caption, trigger=dataset.trigger, class_word=dataset.class_word)]
+    return [
+        p.to_dict()
+        for p in captions.lint(image.caption, trigger=dataset.trigger, class_word=dataset.class_word)
+    ]
 
 
 def ensure_photos_kept(dataset: Dataset) -> None:
@@ -195,21 +218,34 @@ def update_caption(*, db: Session, dataset: Dataset, image: DatasetImage, captio
 
 
 def nudge_crop(
-    *, db: Session, settings: Settings, dataset: Dataset, image: DatasetImage,
-    dx: float = 0.0, dy: float = 0.0, zoom: float = 1.0, reset: bool = False,
+    *,
+    db: Session,
+    settings: Settings,
+    dataset: Dataset,
+    image: DatasetImage,
+    dx: float = 0.0,
+    dy: float = 0.0,
+    zoom: float = 1.0,
+    reset: bool = False,
 ) -> DatasetImage:
     """Move or zoom a photo's crop by a step and cut it again."""
     from PIL import Image
 
-    from app.trainer.datasets import checks, crops, prepare
+    from app.trainer.photos import checks, crops, prepare
 
     ensure_photos_kept(dataset)
     current = crops.Nudge() if reset else crops.Nudge(image.nudge_dx, image.nudge_dy, image.nudge_zoom)
     nudge = current.moved(dx=dx, dy=dy, zoom=zoom)
     analysis = checks.PhotoAnalysis.from_dict(image.analysis)
     photo_path = datasets_dir(settings, dataset.user_id) / "photos" / f"{image.sha256}.jpg"
-    box, _ = prepare.crop_and_caption(None, analysis, resolution=dataset.resolution, trigger=dataset.trigger,
-                                      class_word=dataset.class_word, nudge=nudge)
+    box, _ = prepare.crop_and_caption(
+        None,
+        analysis,
+        resolution=dataset.resolution,
+        trigger=dataset.trigger,
+        class_word=dataset.class_word,
+        nudge=nudge,
+    )
     with Image.open(photo_path) as photo:
         photo.load()
         _apply_crop(settings, dataset.user_id, image, photo.convert("RGB"), box)
@@ -223,7 +259,7 @@ def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None
     """Delete the dataset and the files no other dataset of the user still uses, with the copies
     its finished training jobs made (a running job keeps its own until it ends)."""
     from app.datasets import retention
-    from app.trainer.models import TrainingJob
+    from app.lab.models import TrainingJob
 
     user_id = dataset.user_id
     shas = {i.sha256 for i in dataset.images}
@@ -232,9 +268,17 @@ def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None
             retention.remove_job_inputs(settings=settings, job=job)
     db.delete(dataset)
     db.flush()
-    still_used = set(db.scalars(
-        select(DatasetImage.sha256).join(Dataset).where(Dataset.user_id == user_id, DatasetImage.sha256.in_(shas))
-    )) if shas else set()
+    still_used = (
+        set(
+            db.scalars(
+                select(DatasetImage.sha256)
+                .join(Dataset)
+                .where(Dataset.user_id == user_id, DatasetImage.sha256.in_(shas))
+            )
+        )
+        if shas
+        else set()
+    )
     root = datasets_dir(settings, user_id)
     for sha in shas - still_used:
         (root / "photos" / f"{sha}.jpg").unlink(missing_ok=True)
@@ -258,17 +302,35 @@ def report(*, dataset: Dataset, skipped: list[dict[str, str]] | None = None) -> 
     """The dataset as the API reports it (CONTRACT.md), crop and caption per image."""
     base_url = f"/api/datasets/{dataset.id}/images"
     return {
-        "id": dataset.id, "name": dataset.name, "trigger": dataset.trigger, "class_word": dataset.class_word,
-        "base": dataset.base, "resolution": dataset.resolution, "usable": dataset.usable,
-        "summary": dataset.summary, "problems": dataset.problems, "skipped": skipped or [],
+        "id": dataset.id,
+        "name": dataset.name,
+        "trigger": dataset.trigger,
+        "class_word": dataset.class_word,
+        "base": dataset.base,
+        "resolution": dataset.resolution,
+        "usable": dataset.usable,
+        "summary": dataset.summary,
+        "problems": dataset.problems,
+        "skipped": skipped or [],
         "photos_deleted_at": dataset.photos_deleted_at,
         "images": [
             {
-                "id": i.id, "filename": i.filename, "accepted": i.accepted, "problems": i.problems,
-                "width": i.width, "height": i.height, "pose": i.analysis.get("pose", ""),
-                "caption": i.caption, "caption_problems": caption_problems(dataset, i),
-                "crop": {"left": i.crop_left, "top": i.crop_top, "size": i.crop_size, "resolution": dataset.resolution,
-                         "url": f"{base_url}/{i.id}/crop"},
+                "id": i.id,
+                "filename": i.filename,
+                "accepted": i.accepted,
+                "problems": i.problems,
+                "width": i.width,
+                "height": i.height,
+                "pose": i.analysis.get("pose", ""),
+                "caption": i.caption,
+                "caption_problems": caption_problems(dataset, i),
+                "crop": {
+                    "left": i.crop_left,
+                    "top": i.crop_top,
+                    "size": i.crop_size,
+                    "resolution": dataset.resolution,
+                    "url": f"{base_url}/{i.id}/crop",
+                },
                 "thumbnail_url": f"{base_url}/{i.id}/thumb",
             }
             for i in dataset.images
@@ -281,7 +343,9 @@ def training_choices(*, db: Session, user_id: int) -> list[dict[str, Any]]:
     rows = db.execute(
         select(Dataset.id, Dataset.name, func.count(DatasetImage.id))
         .join(DatasetImage, DatasetImage.dataset_id == Dataset.id)
-        .where(Dataset.user_id == user_id, DatasetImage.accepted.is_(True), Dataset.photos_deleted_at.is_(None))
+        .where(
+            Dataset.user_id == user_id, DatasetImage.accepted.is_(True), Dataset.photos_deleted_at.is_(None)
+        )
         .group_by(Dataset.id, Dataset.name)
         .order_by(Dataset.id.desc())
     )
@@ -300,9 +364,13 @@ def training_images(*, db: Session, user_id: int, dataset_id: int) -> list[dict[
         if not image.accepted:
             continue
         crop_name, _ = _crop_names(image, dataset.resolution)
-        items.append({
-            "path": str(prefix / crop_name), "caption": image.caption,
-            "original_size": [image.height, image.width], "crop_top_left": [image.crop_top, image.crop_left],
-            "crop_size": image.crop_size,
-        })
+        items.append(
+            {
+                "path": str(prefix / crop_name),
+                "caption": image.caption,
+                "original_size": [image.height, image.width],
+                "crop_top_left": [image.crop_top, image.crop_left],
+                "crop_size": image.crop_size,
+            }
+        )
     return items

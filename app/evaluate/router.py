@@ -213,7 +213,7 @@ def sweep_fragment(request: Request, model: ViewableModel, db: DbSession, user: 
 
 @router.get("/generations/{generation_id}")
 def generation_page(request: Request, generation: ViewableGeneration, db: DbSession):
-    from app.trainer.models import LoraModel
+    from app.lab.models import LoraModel
 
     model = db.get(LoraModel, generation.model_id)
     return render(request, "evaluate/generation.html", {"g": generation, "model": model})

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.evaluate import service
 from app.evaluate.models import Sweep, SweepStatus
-from app.trainer.models import LoraModel
+from app.lab.models import LoraModel
 
 log = logging.getLogger("loraface.sweeps")
 STALE_SECONDS = 900.0  # a running sweep without a heartbeat this long is presumed dead
@@ -67,20 +67,20 @@ class SweepRunner:
 
     def run_claimed(self, sweep_id: int) -> None:
         """Generate, score and store one sweep; every ending is written down."""
-        from app.trainer import evaluate, sampling
-        from app.trainer.lora import TrainingError
+        from app.trainer import sampling, sweep
+        from app.trainer.errors import TrainingError
 
         with self.sessions() as db:
-            sweep = db.get(Sweep, sweep_id)
-            model = db.get(LoraModel, sweep.model_id)
+            row = db.get(Sweep, sweep_id)
+            model = db.get(LoraModel, row.model_id)
             spec = {
-                "epochs": list(sweep.epochs),
-                "strengths": list(sweep.strengths),
-                "prompts": list(sweep.prompts),
-                "seed": sweep.seed,
-                "steps": sweep.steps,
-                "resolution": sweep.resolution,
-                "folder": self.settings.data_dir / sweep.folder,
+                "epochs": list(row.epochs),
+                "strengths": list(row.strengths),
+                "prompts": list(row.prompts),
+                "seed": row.seed,
+                "steps": row.steps,
+                "resolution": row.resolution,
+                "folder": self.settings.data_dir / row.folder,
             }
             try:
                 loras = {
@@ -95,7 +95,7 @@ class SweepRunner:
             base_model, name = model.base_model, model.name
         try:
             pipe = sampling.cached_pipeline(base_model, self.settings.data_dir / "cache", self.device)
-            result = evaluate.run_sweep(
+            result = sweep.run_sweep(
                 pipe=pipe,
                 epoch_loras=loras,
                 training_images=training,
@@ -109,29 +109,29 @@ class SweepRunner:
                 on_progress=lambda done, _total: self._progress(sweep_id, done),
                 should_cancel=self.stop_event.is_set,
             )
-        except evaluate.SweepCancelled:
+        except sweep.SweepCancelled:
             with self.sessions() as db:  # the server is stopping: hand it back, it restarts later
                 service.release_sweep(db=db, sweep_id=sweep_id, worker_id=self.worker_id)
                 db.commit()
             return
         except _LostSweep:
-            log.warning("sweep %s was taken over by another runner", sweep_id)
+            log.warning("row %s was taken over by another runner", sweep_id)
             return
         except TrainingError as error:
-            return self._finish(sweep_id, None, f"The sweep could not run: {error}", SweepStatus.failed)
+            return self._finish(sweep_id, None, f"The row could not run: {error}", SweepStatus.failed)
         except Exception as error:
-            log.exception("sweep %s failed", sweep_id)
+            log.exception("row %s failed", sweep_id)
             return self._finish(
                 sweep_id,
                 None,
-                f"The sweep stopped unexpectedly ({type(error).__name__}). It has been logged.",
+                f"The row stopped unexpectedly ({type(error).__name__}). It has been logged.",
                 SweepStatus.failed,
             )
         self._finish(sweep_id, result.to_dict(), None, SweepStatus.succeeded)
 
     def _training_images(self, model: LoraModel) -> list[Path]:
         """The job's training crops: the worker's resized copies, else the dataset's crops."""
-        from app.trainer.worker import job_dir
+        from app.lab.worker import job_dir
 
         inputs = job_dir(self.settings.data_dir, model.user_id, model.job_id) / "inputs"
         copies = sorted(inputs.glob("*.png")) if inputs.is_dir() else []

@@ -12,7 +12,7 @@ from app.db import utcnow
 from app.evaluate import exceptions as exc
 from app.evaluate.models import Generation, Sweep, SweepStatus
 from app.evaluate.schemas import GenerationOut, SweepIn, SweepOut
-from app.trainer.models import LoraModel, LoraModelEpoch
+from app.lab.models import LoraModel, LoraModelEpoch
 
 HISTORY = 24  # generations listed on the model page
 
@@ -87,7 +87,7 @@ def generate(
 ) -> Generation:
     """Make one image with the LoRA file (as users load it) and keep it with its settings."""
     from app.trainer import sampling
-    from app.trainer.lora import TrainingError
+    from app.trainer.errors import TrainingError
 
     lora = lora_file(db=db, settings=settings, model=model, epoch=epoch)
     steps = steps or model_steps(model)
@@ -176,8 +176,8 @@ def get_viewable_generation(*, db: Session, user: User, generation_id: int) -> G
 
 
 def start_sweep(*, db: Session, model: LoraModel, user: User, data: SweepIn) -> Sweep:
-    """Queue a sweep of the model's last epochs x strengths on one seed (owner only, one at a time)."""
-    from app.trainer import evaluate
+    """Queue a row of the model's last epochs x strengths on one seed (owner only, one at a time)."""
+    from app.trainer import sweep
 
     if model.user_id != user.id:
         raise exc.OwnerOnly()
@@ -191,9 +191,9 @@ def start_sweep(*, db: Session, model: LoraModel, user: User, data: SweepIn) -> 
     )
     if open_sweep is not None:
         raise exc.SweepAlreadyRunning()
-    chosen = evaluate.last_epochs(epochs, data.epochs)
-    prompts = data.prompts or evaluate.sweep_prompts(model.trigger, model.class_word)
-    sweep = Sweep(
+    chosen = sweep.last_epochs(epochs, data.epochs)
+    prompts = data.prompts or sweep.sweep_prompts(model.trigger, model.class_word)
+    row = Sweep(
         user_id=user.id,
         model_id=model.id,
         status=SweepStatus.queued,
@@ -207,11 +207,11 @@ def start_sweep(*, db: Session, model: LoraModel, user: User, data: SweepIn) -> 
         done=0,
         total=(1 + len(chosen) * len(data.strengths)) * len(prompts),
     )
-    db.add(sweep)
+    db.add(row)
     db.flush()
-    sweep.folder = str(model_folder(model) / f"sweep-{sweep.id}")
+    row.folder = str(model_folder(model) / f"row-{row.id}")
     db.flush()
-    return sweep
+    return row
 
 
 def latest_sweep(*, db: Session, model: LoraModel) -> Sweep | None:

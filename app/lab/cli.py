@@ -38,8 +38,8 @@ def worker(
     """Claim and run training jobs from the database (scale-out)."""
     from app.config import get_settings
     from app.datasets import retention
+    from app.lab.worker import run_worker_process
     from app.models import import_all_models
-    from app.trainer.worker import run_worker_process
 
     import_all_models()  # the job tables refer to users and datasets
 

@@ -6,7 +6,7 @@ from fastapi import Depends
 
 from app.auth.dependencies import CurrentUser, DbSession
 from app.lab import service
-from app.trainer.models import LoraModel, TrainingJob
+from app.lab.models import LoraModel, TrainingJob
 
 
 def valid_own_job(job_id: int, db: DbSession, user: CurrentUser) -> TrainingJob:

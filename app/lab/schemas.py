@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from app.trainer.models import JobStatus
+from app.lab.models import JobStatus
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.config import Settings
 from app.lab import exceptions as exc
+from app.lab import job_store, queue
+from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
-from app.trainer import jobs, queue
-from app.trainer.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
 FORMATS = ("kohya", "diffusers")
@@ -52,7 +52,7 @@ class Plan:
 
 def plan(*, images: int, repeats: int, batch_size: int, epochs: int | None, steps: int | None) -> Plan:
     """steps = images x repeats x epochs / batch size (or epochs from a given step count)."""
-    from app.trainer.lora import steps_per_epoch
+    from app.trainer.config import steps_per_epoch
 
     per_epoch = steps_per_epoch(max(images, 1), max(repeats, 1), max(batch_size, 1))
     if steps:
@@ -109,7 +109,7 @@ def training_images(*, db: Session, user: User, dataset_id: int) -> list[dict[st
 
 def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -> TrainingJob:
     """Check the gate and the dataset, then queue a job with the learner's settings."""
-    from app.trainer.lora import TrainConfig
+    from app.trainer.config import TrainConfig
 
     ensure_may_train(db=db, user=user)
     images = training_images(db=db, user=user, dataset_id=data.dataset_id)
@@ -136,7 +136,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         name=f"{data.trigger}_{data.class_word}",
     )
     try:
-        job = jobs.enqueue(
+        job = job_store.enqueue(
             db=db,
             user_id=user.id,
             dataset_id=data.dataset_id,
@@ -146,7 +146,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
             total_steps=p.total_steps,
             total_epochs=p.epochs,
         )
-    except jobs.QueueFull as error:
+    except job_store.QueueFull as error:
         raise exc.QueueFull(str(error)) from None
     if settings.uses_procrastinate:
         # In this transaction: the delivery exists exactly when the job does.
@@ -210,7 +210,7 @@ def job_status(*, db: Session, job: TrainingJob) -> JobOut:
         total_epochs=job.total_epochs,
         learning_rate=job.learning_rate,
         images_per_second=job.images_per_second,
-        queue_position=jobs.queue_position(db=db, job=job),
+        queue_position=job_store.queue_position(db=db, job=job),
         attempt=job.attempt,
         resumed_from_step=job.resumed_from_step,
         cancel_requested=job.cancel_requested,
@@ -224,7 +224,7 @@ def cancel_job(*, db: Session, job: TrainingJob) -> TrainingJob:
     """Stop a waiting or running job; JobAlreadyFinished for one that has ended."""
     if job.status.is_final:
         raise exc.JobAlreadyFinished(job.status.value)
-    job = jobs.request_cancel(db=db, job=job)
+    job = job_store.request_cancel(db=db, job=job)
     queue.withdraw(db, job_id=job.id)  # the running worker also sees cancel_requested itself
     if job.status.is_final and job.status != JobStatus.cancelled:
         raise exc.JobAlreadyFinished(job.status.value)

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.config import Settings
 from app.db import utcnow
+from app.lab.models import LoraModel, LoraModelEpoch, TrainingJob
 from app.review import exceptions as exc
 from app.review.models import Review, Submission, SubmissionStatus, Verdict
 from app.review.schemas import CRITERIA, CRITERION_LABELS, LOW_MARK, ReviewIn
-from app.trainer.models import LoraModel, LoraModelEpoch, TrainingJob
 
 FILTERS = ("waiting", "mine", "done")
 GENERATE_SEED = 123456  # every reviewer prompt on one seed, so images compare fairly
@@ -203,7 +203,7 @@ def _snapshot(db, settings, model: LoraModel, chosen: LoraModelEpoch, rows, targ
 def _training_crops(settings: Settings, job: TrainingJob) -> list[dict[str, str]]:
     """The crops the LoRA was trained on: the job's prepared inputs (exactly what the trainer saw),
     else the dataset crops its snapshot names; captions from the snapshot."""
-    from app.trainer.worker import job_dir
+    from app.lab.worker import job_dir
 
     captions = [im.get("caption", "") for im in job.images or []]
     inputs = sorted((job_dir(settings.data_dir, job.user_id, job.id) / "inputs").glob("*.png"))

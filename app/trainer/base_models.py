@@ -7,7 +7,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.trainer.lora import BaseModelError
+from app.trainer.errors import BaseModelError
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 

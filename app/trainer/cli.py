@@ -44,7 +44,7 @@ def prepare_images(photos: list[Path], out: Path, *, resolution: int, caption: s
     """Square training crops with captions, made by the upload's own code: the dataset checks
     (printed per photo), face-centred crops and "<trigger> <class>, ..." captions. Photos that
     fail a check are still trained on here, with the reason printed; unreadable ones are not."""
-    from app.trainer.datasets import prepare
+    from app.trainer.photos import prepare
     from app.trainer.pipeline import TrainImage
 
     trigger, _, class_word = caption.partition(" ")
@@ -72,7 +72,7 @@ def prepare_images(photos: list[Path], out: Path, *, resolution: int, caption: s
 
 def _check_out_dir(out: Path) -> str:
     """How OUT is used: "new" (we create it), "empty" (exists, empty) or "resume" (holds a checkpoint)."""
-    from app.trainer.lora import checkpoint_dir
+    from app.trainer.checkpoints import checkpoint_dir
 
     if out.exists() and not out.is_dir():
         raise BadInput(f"{out} exists and is not a folder")
@@ -128,7 +128,17 @@ def _undo(out: Path, state: str) -> None:
 @click.option(
     "--base",
     default=None,
+    envvar="LORAFACE_BASE_MODEL",
     help="diffusers folder or .safetensors [default: LORAFACE_BASE_MODEL, else the tiny demo]",
+)
+@click.option(
+    "--data-dir",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=Path("./var"),
+    envvar="LORAFACE_DATA_DIR",
+    show_default=True,
+    help="the app's data folder: the tiny demo base is built once under its cache/ [env: LORAFACE_DATA_DIR]",
 )
 @click.option("--seed", type=int, default=123456, show_default=True)
 @click.option(
@@ -160,6 +170,7 @@ def train(
     learning_rate,
     resolution,
     base,
+    data_dir,
     seed,
     train_text_encoder,
     text_encoder_lr,
@@ -167,10 +178,7 @@ def train(
     device,
 ):
     """Crop, caption, train, export, sample and score: the whole pipeline on a folder of photos."""
-    from app.config import get_settings
-
-    settings = get_settings()
-    base = base or settings.base_model
+    base = base or None  # an empty LORAFACE_BASE_MODEL means the demo, as in the web app
     started = time.perf_counter()
     try:
         photo_files, model = _check_inputs(photos, base, steps, epochs, repeats, rank)
@@ -179,7 +187,7 @@ def train(
         _fail(str(exc))
     try:
         _quiet_libraries()
-        cache_dir = Path(settings.data_dir) / "cache"
+        cache_dir = data_dir / "cache"
         if model is None:  # the tiny demo, built on first use (after the cheap checks above)
             from app.trainer import base_models
 
@@ -211,7 +219,7 @@ def train(
         click.echo("\nstopped; run the same command again to resume from the last finished epoch", err=True)
         sys.exit(130)
     except Exception as exc:
-        from app.trainer.lora import TrainingError
+        from app.trainer.errors import TrainingError
 
         _undo(out, state)
         if isinstance(exc, TrainingError):
@@ -227,7 +235,7 @@ def train(
 def _check_inputs(photos: Path, base, steps, epochs, repeats, rank):
     """The readable photos and the base model (None: the tiny demo), or BadInput."""
     from app.trainer import base_models
-    from app.trainer.lora import BaseModelError
+    from app.trainer.errors import BaseModelError
 
     if not photos.is_dir():
         raise BadInput(f"{photos} is not a folder of photos")
@@ -270,7 +278,7 @@ def _run(
     from tqdm import tqdm
 
     from app.trainer import sampling
-    from app.trainer.lora import TrainConfig, plan
+    from app.trainer.config import TrainConfig, plan
     from app.trainer.pipeline import run_training
 
     cfg = TrainConfig(
@@ -319,10 +327,10 @@ def _run(
         )
     finally:
         bar.close()
-    # The sweep lesson 8 teaches, from the exported file loaded as users load it, on one seed.
+    # The strength_row lesson 8 teaches, from the exported file loaded as users load it, on one seed.
     pipe = sampling.cached_pipeline(base, cache_dir, device)
     prompt = f"photo of {cfg.instance_prompt}"
-    sweep = sampling.sweep_with(
+    strength_row = sampling.sweep_with(
         pipe,
         lora_path=outcome.lora_path,
         prompts=[prompt],
@@ -332,21 +340,21 @@ def _run(
         resolution=cfg.resolution,
     )
     samples, effect = {}, {}
-    for strength, (image,) in zip(STRENGTHS, sweep, strict=True):
+    for strength, (image,) in zip(STRENGTHS, strength_row, strict=True):
         path = out / "samples" / f"strength_{strength:.1f}.png"
         image.save(path)
         samples[f"{strength:.1f}"] = str(path.relative_to(out))
-        effect[f"{strength:.1f}"] = round(_mean_abs_difference(image, sweep[0][0]), 2)
+        effect[f"{strength:.1f}"] = round(_mean_abs_difference(image, strength_row[0][0]), 2)
     # Lesson 8 for the learner: the last epochs x strengths, every cell scored, one recommendation.
-    from app.trainer import evaluate
+    from app.trainer import sweep
 
     click.echo("comparing the last epochs at strengths 0.5-1.1 (likeness, copying, prompts, colour)")
-    evaluation = evaluate.run_sweep(
+    evaluation = sweep.run_sweep(
         pipe=pipe,
-        epoch_loras={e.epoch: e.lora_path for e in outcome.epochs[-evaluate.LAST_EPOCHS :]},
+        epoch_loras={e.epoch: e.lora_path for e in outcome.epochs[-sweep.LAST_EPOCHS :]},
         training_images=[i.path for i in images],
-        prompts=evaluate.sweep_prompts(trigger, class_word),
-        out_dir=out / "samples" / "sweep",
+        prompts=sweep.sweep_prompts(trigger, class_word),
+        out_dir=out / "samples" / "strength_row",
         seed=seed,
         steps=cfg.sample_steps,
         resolution=cfg.resolution,
@@ -366,7 +374,10 @@ def _run(
         "recommended_strength": rec.strength,
         "recommended_epoch": rec.epoch,
         "recommendation": rec.reasoning,
-        "sweep": {"grid": "samples/sweep/grid.png", "cells": "samples/sweep/sweep.json"},
+        "strength_row": {
+            "grid": "samples/strength_row/grid.png",
+            "cells": "samples/strength_row/strength_row.json",
+        },
         "files": {
             "kohya": f"{cfg.name}.safetensors",
             "diffusers": "diffusers/pytorch_lora_weights.safetensors",

@@ -132,7 +132,9 @@ def models_dir() -> Path:
     """Folder holding the dlib .dat files, found without importing face_recognition_models."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise FaceModelsMissing("the face_recognition_models package is not installed (pip install loraface[ml])")
+        raise FaceModelsMissing(
+            "the face_recognition_models package is not installed (pip install loraface[ml])"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
@@ -160,7 +162,9 @@ def _reduced(array: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     if scale <= 1:
         return array, 1.0
     # reducing_gap: box-reduce by an integer factor first, then resample; ~5x faster on 12 MP.
-    small = Image.fromarray(array).resize((round(w / scale), round(h / scale)), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    small = Image.fromarray(array).resize(
+        (round(w / scale), round(h / scale)), Image.Resampling.BILINEAR, reducing_gap=2.0
+    )
     return np.ascontiguousarray(np.asarray(small)), scale
 
 
@@ -197,7 +201,9 @@ def detect_faces(
         with _models.locks["shape"]:
             shape = predictor(array, dlib.rectangle(*box))
         points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
-        faces.append(Face(box=box, landmarks=points, score=float(score), view=_DETECTOR_VIEWS.get(int(kind), "front")))
+        faces.append(
+            Face(box=box, landmarks=points, score=float(score), view=_DETECTOR_VIEWS.get(int(kind), "front"))
+        )
     faces.sort(key=lambda f: f.area, reverse=True)
     return faces
 
@@ -269,7 +275,7 @@ def eye_boxes(face: Face, margin: float = 0.6) -> list[tuple[int, int, int, int]
 
 
 def pose_label(yaw: float) -> str:
-    """"front", "three-quarter" or "profile" for a yaw in degrees."""
+    """ "front", "three-quarter" or "profile" for a yaw in degrees."""
     angle = abs(yaw)
     if angle < 15:
         return "front"

@@ -10,8 +10,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.trainer import base_models, export, faults, lora, sampling
-from app.trainer.lora import EpochResult, TrainConfig, TrainingCancelled, TrainingError, TrainProgress
+from app.trainer import (
+    base_models,
+    checkpoints,
+    config,
+    encoding,
+    errors,
+    export,
+    faults,
+    loop,
+    lora,
+    sampling,
+)
+from app.trainer.config import TrainConfig
+from app.trainer.errors import TrainingCancelled, TrainingError
+from app.trainer.loop import EpochResult, TrainProgress
 
 __all__ = ["TrainImage", "TrainingOutcome", "run_training", "TrainingCancelled", "TrainingError"]
 
@@ -71,7 +84,7 @@ def saved_epochs(out_dir: Path, cfg: TrainConfig) -> list[EpochResult]:
 def _start_fresh_or_resume(out_dir: Path, cfg: TrainConfig, resume: bool) -> None:
     """Refuse to mix runs: a checkpoint of other settings is an error; without resume, old
     checkpoints and epochs are cleared before anything new is written."""
-    saved = lora.checkpoint_dir(out_dir) / "train_config.json"
+    saved = checkpoints.checkpoint_dir(out_dir) / "train_config.json"
     if resume and saved.exists():
         if TrainConfig.from_dict(json.loads(saved.read_text())) != cfg:
             raise TrainingError(
@@ -100,7 +113,7 @@ def run_training(
     verify the final files by reloading them. Raises TrainingError subclasses or TrainingCancelled."""
     import torch
 
-    lora.validate(cfg)
+    config.validate(cfg)
     if not images:
         raise TrainingError("no training images: add at least one accepted photo")
     missing = [str(im.path) for im in images if not Path(im.path).is_file()]
@@ -115,14 +128,14 @@ def run_training(
     faults.reach("base_model_loaded")
     (out_dir / "train_config.json").write_text(cfg.to_json())
     captions = [im.caption for im in images]
-    _, _, total_epochs = lora.plan(cfg, len(images))
+    _, _, total_epochs = config.plan(cfg, len(images))
 
     examples = None
     try:
-        examples = lora.encode_examples(
+        examples = encoding.encode_examples(
             pipe, images, device, cache_text=not cfg.train_text_encoder, resolution=cfg.resolution
         )
-        lora.free_encoders(pipe, keep_text=cfg.train_text_encoder)
+        encoding.free_encoders(pipe, keep_text=cfg.train_text_encoder)
 
         def on_epoch_end(epoch: int, step: int, loss: float) -> None:
             if epoch % cfg.save_every_epochs and epoch != total_epochs:
@@ -133,7 +146,7 @@ def run_training(
             )
             on_epoch(result)
 
-        result = lora.train(
+        result = loop.train(
             cfg,
             pipe,
             examples,
@@ -154,7 +167,7 @@ def run_training(
         final_kohya = _copy_atomic(epochs[-1].kohya_path, out_dir / f"{cfg.name}.safetensors")
         verify_exports(pipe, cfg, final_diffusers, final_kohya, device)
     except torch.OutOfMemoryError as exc:
-        raise lora.OutOfMemory(
+        raise errors.OutOfMemory(
             f"the GPU ran out of memory ({cfg.resolution}px, batch {cfg.batch_size}): lower the resolution or batch size"
         ) from exc
     finally:
@@ -209,7 +222,7 @@ def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, cap
             steps=cfg.sample_steps,
             resolution=cfg.resolution,
         )
-    lora.free_encoders(pipe, keep_text=cfg.train_text_encoder)
+    encoding.free_encoders(pipe, keep_text=cfg.train_text_encoder)
     paths = []
     for i, image in enumerate(images):
         path = out_dir / "samples" / f"epoch_{epoch:03d}_{i}.png"
@@ -234,7 +247,7 @@ def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, cap
 
 def _encoders_to(pipe, device) -> None:
     pipe.vae.to(device)
-    for encoder in lora.text_encoders(pipe):
+    for encoder in encoding.text_encoders(pipe):
         encoder.to(device)
 
 
@@ -245,7 +258,7 @@ def _probe(pipe, resolution: int, device):
     g = torch.Generator().manual_seed(0)
     size = resolution // pipe.vae_scale_factor
     sample = torch.randn(1, 4, size, size, generator=g).to(device)
-    ids = lora.tokenize(pipe, "photo of a person")
+    ids = encoding.tokenize(pipe, "photo of a person")
     return sample, ids
 
 
@@ -257,7 +270,7 @@ def _unet_output(pipe, probe, resolution: int, device):
         torch.no_grad(),
         torch.autocast("cuda", dtype=torch.bfloat16, enabled=str(device).startswith("cuda")),
     ):
-        embeds, pooled = lora.encode_ids(pipe, ids, device)
+        embeds, pooled = encoding.encode_ids(pipe, ids, device)
         added = None
         if pooled is not None:
             time_ids = torch.tensor(
@@ -275,8 +288,8 @@ def verify_exports(pipe, cfg: TrainConfig, diffusers_path: Path, kohya_path: Pat
     The training adapter is removed from `pipe` afterwards."""
     import torch
 
-    lora.free_encoders(pipe)  # the probe runs the text encoders on the device below
-    for encoder in lora.text_encoders(pipe):
+    encoding.free_encoders(pipe)  # the probe runs the text encoders on the device below
+    for encoder in encoding.text_encoders(pipe):
         encoder.to(device)
     probe = _probe(pipe, cfg.resolution, device)
     trained = _unet_output(pipe, probe, cfg.resolution, device)
@@ -312,4 +325,4 @@ def verify_exports(pipe, cfg: TrainConfig, diffusers_path: Path, kohya_path: Pat
     unresolved = export.unresolved_kohya_keys(kohya_path, pipe)
     if unresolved:
         raise TrainingError(f"{kohya_path.name} has keys webui loaders cannot place, e.g. {unresolved[0]}")
-    lora.free_encoders(pipe)
+    encoding.free_encoders(pipe)

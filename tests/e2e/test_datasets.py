@@ -50,9 +50,13 @@ def test_upload_report_caption_and_nudge(page, db, tmp_path):
     old_src = card.locator("img").get_attribute("src")
     card.get_by_role("button", name="Closer").click()
     page.wait_for_function(
-        "([id, src]) => document.querySelector('#' + id + ' img').getAttribute('src') !== src", arg=[card_id, old_src]
+        "([id, src]) => document.querySelector('#' + id + ' img').getAttribute('src') !== src",
+        arg=[card_id, old_src],
     )
-    page.wait_for_function("id => { const i = document.querySelector('#' + id + ' img'); return i.complete && i.naturalWidth === 256; }", arg=card_id)
+    page.wait_for_function(
+        "id => { const i = document.querySelector('#' + id + ' img'); return i.complete && i.naturalWidth === 256; }",
+        arg=card_id,
+    )
     assert not [e for e in errors if "Content Security Policy" in e]
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.datasets import service as datasets_service
-from app.trainer.worker import Worker
+from app.lab.worker import Worker
 from tests import factories
 from tests.integration.lab.conftest import pass_lessons
 from tests.photos import write_face_set
@@ -87,7 +87,8 @@ def test_train_watch_and_cancel(page, learner_with_dataset, worker):
     )
     # The counter moves on by itself (htmx polling); on a busy machine it may take a few polls.
     page.wait_for_function(
-        f"() => Number(document.querySelector('[data-testid=step]').textContent) > {first_seen}", timeout=120_000
+        f"() => Number(document.querySelector('[data-testid=step]').textContent) > {first_seen}",
+        timeout=120_000,
     )
     assert page.get_by_test_id("job-status").inner_text() == "running"
 

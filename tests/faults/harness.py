@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.trainer.faults import POINTS
-from app.trainer.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where each point is reached more than once in a 3-epoch job, the hit that lands mid-job.

@@ -36,7 +36,9 @@ def test_no_server_errors_and_declared_schemas_hold(app, role_headers):
     calls = 0
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+        @settings(
+            max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+        )
         @given(case=operation.as_strategy())
         def check(case):
             for role, headers in role_headers.items():
@@ -52,4 +54,6 @@ def test_no_server_errors_and_declared_schemas_hold(app, role_headers):
 
         check()
     # Shown with -s: the totals for the record (every call passed both checks to get here).
-    print(f"schemathesis: {len(operations)} operations, {calls} calls as {len(role_headers)} roles, 0 server errors, 0 schema violations")
+    print(
+        f"schemathesis: {len(operations)} operations, {calls} calls as {len(role_headers)} roles, 0 server errors, 0 schema violations"
+    )

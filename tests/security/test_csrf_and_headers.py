@@ -38,7 +38,9 @@ def test_every_unsafe_route_needs_csrf_with_a_session_cookie(app, client_as):
             response = c.request(method, url, json={})
         else:
             response = c.request(method, url, data={"field": "x"})
-        assert response.status_code == 403, f"{method} {path} answered {response.status_code} without a CSRF token"
+        assert response.status_code == 403, (
+            f"{method} {path} answered {response.status_code} without a CSRF token"
+        )
         checked += 1
     assert checked >= 8
     assert c.get("/api/me").status_code == 200  # nothing above signed us out or erased us

@@ -23,9 +23,9 @@ from app.auth.models import ApiToken, User
 from app.community.models import Comment, Post, Reaction, Report, ReportReason
 from app.datasets.models import Dataset, DatasetImage
 from app.evaluate.models import Generation, Sweep
+from app.lab.models import LoraModel, TrainingJob
 from app.quiz.models import LessonCheckSettings, Question
 from app.review.models import Review, Submission
-from app.trainer.models import LoraModel, TrainingJob
 from tests import factories
 from tests.conftest import csrf_token
 from tests.photos import write_face_set
@@ -231,10 +231,10 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
     from app.evaluate import service as evaluate
     from app.evaluate.runner import SweepRunner
     from app.evaluate.schemas import SweepIn
+    from app.lab import job_store
     from app.quiz import authoring
     from app.quiz.authoring_schemas import QuestionIn
     from app.review import service as review
-    from app.trainer import jobs
 
     data_dir = settings.data_dir
 
@@ -276,13 +276,13 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
     # A running job with one epoch's sample: cancelling it would work, so a missing check would show.
     job = factories.make_training_job(db, owner, epochs=2)
     db.commit()
-    claim = jobs.claim_next(db=db, worker_id="access-matrix")
+    claim = job_store.claim_next(db=db, worker_id="access-matrix")
     assert claim is not None and claim.job_id == job.id
     sample = data_dir / "users" / str(owner.id) / "jobs" / str(job.id) / "sample-1.png"
     sample.parent.mkdir(parents=True, exist_ok=True)
     sample.write_bytes(_png())
     rel = str(sample.relative_to(data_dir))
-    jobs.record_epoch(db=db, claim=claim, epoch=1, step=1, loss=0.2, diffusers_path=rel, kohya_path=rel,
+    job_store.record_epoch(db=db, claim=claim, epoch=1, step=1, loss=0.2, diffusers_path=rel, kohya_path=rel,
                       sample_path=rel)  # fmt: skip
     db.commit()
 

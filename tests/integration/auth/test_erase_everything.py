@@ -201,7 +201,7 @@ def _assert_no_queued_delivery(engine, user_id: int, job_id: int) -> None:
     """On PostgreSQL a job is also a procrastinate delivery: it must go with the learner."""
     if "procrastinate_jobs" not in inspect(engine).get_table_names():
         return
-    from app.trainer import queue
+    from app.lab import queue
 
     deliveries = table("procrastinate_jobs", column("lock"), column("queueing_lock"))
     with engine.connect() as conn:

@@ -11,7 +11,12 @@ def test_signup_logs_in_and_shows_home(client):
     token = csrf_token(client, "/signup")
     response = client.post(
         "/signup",
-        data={"email": "Ada@Example.com", "password": "a long password", "display_name": "Ada", "csrf_token": token},
+        data={
+            "email": "Ada@Example.com",
+            "password": "a long password",
+            "display_name": "Ada",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 303
     assert "loraface_session" in response.cookies
@@ -25,9 +30,13 @@ def test_signup_rejects_duplicate_and_short_password(client, db):
     factories.make_user(db, email="taken@example.com")
     db.commit()
     token = csrf_token(client, "/signup")
-    dup = client.post("/signup", data={"email": "taken@example.com", "password": "a long password", "csrf_token": token})
+    dup = client.post(
+        "/signup", data={"email": "taken@example.com", "password": "a long password", "csrf_token": token}
+    )
     assert dup.status_code == 409 and "already exists" in dup.text
-    short = client.post("/signup", data={"email": "new@example.com", "password": "short", "csrf_token": token})
+    short = client.post(
+        "/signup", data={"email": "new@example.com", "password": "short", "csrf_token": token}
+    )
     assert short.status_code == 400 and "at least 8" in short.text
 
 
@@ -84,7 +93,11 @@ def test_change_password(client_as):
     c = client_as("learner")
     response = c.post(
         "/account/password",
-        data={"current_password": factories.PASSWORD, "new_password": "another long password", "csrf_token": c.csrf},
+        data={
+            "current_password": factories.PASSWORD,
+            "new_password": "another long password",
+            "csrf_token": c.csrf,
+        },
     )
     assert response.status_code == 303
     c.post("/logout", data={"csrf_token": c.csrf})
@@ -182,7 +195,9 @@ def test_session_cookie_flags(client, db):
     user = factories.make_user(db)
     db.commit()
     response = login(client, user.email)
-    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and "loraface_session" in v)
+    cookie = next(
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and "loraface_session" in v
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
 
 
@@ -223,6 +238,8 @@ def test_healthz(client):
 def test_huge_body_is_refused_with_413(client, app):
     limit = app.state.settings.max_upload_bytes
     response = client.post(
-        "/api/tokens", content=b"x", headers={"content-length": str(limit + 1), "content-type": "application/json"}
+        "/api/tokens",
+        content=b"x",
+        headers={"content-length": str(limit + 1), "content-type": "application/json"},
     )
     assert response.status_code == 413

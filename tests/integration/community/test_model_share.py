@@ -7,7 +7,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.community.models import Post, PostImage
-from app.trainer.models import LoraModel
+from app.lab.models import LoraModel
 
 
 def _share(client, model_id, samples=("epoch-1", "epoch-3"), **extra):

@@ -42,7 +42,10 @@ def test_good_set_with_a_stranger_and_a_blurred_photo(api_as, settings, good_jpe
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["usable"] is True and body["name"] == "Grace"
-    verdicts = {i["filename"]: (i["accepted"], {p["code"] for p in i["problems"] if p["severity"] == "error"}) for i in body["images"]}
+    verdicts = {
+        i["filename"]: (i["accepted"], {p["code"] for p in i["problems"] if p["severity"] == "error"})
+        for i in body["images"]
+    }
     assert verdicts["stranger.jpg"] == (False, {"different_person"})
     assert verdicts["blurry.jpg"] == (False, {"blurry"})
     assert all(verdicts[f"me_{i}.jpg"] == (True, set()) for i in range(11))
@@ -82,9 +85,19 @@ def test_stored_photo_has_no_exif_or_gps(api_as, settings, good_jpegs):
 
 def _png_header(width, height) -> bytes:
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _zip(entries) -> bytes:
@@ -99,13 +112,29 @@ def _hostile_cases(good: bytes) -> dict:
     return {
         "truncated jpeg": ([("cut.jpg", good[: len(good) // 3])], 400, "truncated"),
         "png 20000x20000": ([("huge.png", _png_header(20000, 20000))], 413, "pixels"),
-        "zip with ../": ([("set.zip", _zip({"ok.jpg": good, "../../../etc/cron.d/x.jpg": good}))], 400, "leaves the folder"),
+        "zip with ../": (
+            [("set.zip", _zip({"ok.jpg": good, "../../../etc/cron.d/x.jpg": good}))],
+            400,
+            "leaves the folder",
+        ),
         "zip bomb": ([("bomb.zip", _zip({"a.jpg": b"\x00" * (40 * 1024 * 1024 - 1)}))], 413, "zip bomb"),
-        "jpeg/html polyglot": ([("poly.jpg", good + b"<html><script>alert(document.cookie)</script></html>")], 400, "web page code"),
-        "exe named jpg": ([("photo.jpg", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 4096)], 400, "not a photo"),
+        "jpeg/html polyglot": (
+            [("poly.jpg", good + b"<html><script>alert(document.cookie)</script></html>")],
+            400,
+            "web page code",
+        ),
+        "exe named jpg": (
+            [("photo.jpg", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 4096)],
+            400,
+            "not a photo",
+        ),
         "empty file": ([("empty.jpg", b"")], 400, "empty"),
         "0-byte zip": ([("photos.zip", b"")], 400, "empty"),
-        "good photo plus a hostile one": ([("ok.jpg", good), ("evil.jpg", b"MZ" + b"\x00" * 100)], 400, "evil.jpg"),
+        "good photo plus a hostile one": (
+            [("ok.jpg", good), ("evil.jpg", b"MZ" + b"\x00" * 100)],
+            400,
+            "evil.jpg",
+        ),
     }
 
 
@@ -142,7 +171,10 @@ def test_another_users_dataset_is_404_and_wrong_role_is_403(api_as, good_jpegs):
     assert other.get(f"/api/datasets/{created['id']}").status_code == 404
     image_id = created["images"][0]["id"]
     assert other.get(f"/api/datasets/{created['id']}/images/{image_id}/photo").status_code == 404
-    assert other.patch(f"/api/datasets/{created['id']}/images/{image_id}", json={"caption": "x"}).status_code == 404
+    assert (
+        other.patch(f"/api/datasets/{created['id']}/images/{image_id}", json={"caption": "x"}).status_code
+        == 404
+    )
     assert other.delete(f"/api/datasets/{created['id']}").status_code == 404
     reviewer = api_as("reviewer")
     assert upload(reviewer, [("a.jpg", good_jpegs[0], "image/jpeg")]).status_code == 403
@@ -150,12 +182,21 @@ def test_another_users_dataset_is_404_and_wrong_role_is_403(api_as, good_jpegs):
 
 def test_duplicates_are_kept_once_and_zip_uploads_work(api_as, good_jpegs):
     api = api_as("learner")
-    archive = _zip({"set/a.jpg": good_jpegs[0], "set/b.jpg": good_jpegs[1], "set/copy.jpg": good_jpegs[0], "__MACOSX/._a.jpg": b"x"})
+    archive = _zip(
+        {
+            "set/a.jpg": good_jpegs[0],
+            "set/b.jpg": good_jpegs[1],
+            "set/copy.jpg": good_jpegs[0],
+            "__MACOSX/._a.jpg": b"x",
+        }
+    )
     response = upload(api, [("set.zip", archive, "application/zip")], base="sd15")
     assert response.status_code == 201, response.text
     body = response.json()
     assert [i["filename"] for i in body["images"]] == ["a.jpg", "b.jpg"]
-    assert body["skipped"] == [{"filename": "copy.jpg", "code": "duplicate", "message": "The same photo as a.jpg; kept once."}]
+    assert body["skipped"] == [
+        {"filename": "copy.jpg", "code": "duplicate", "message": "The same photo as a.jpg; kept once."}
+    ]
     assert body["resolution"] == 512 and body["usable"] is False
     assert [p["code"] for p in body["problems"] if p["severity"] == "error"] == ["too_few"]
 
@@ -168,7 +209,10 @@ def test_caption_edit_lint_and_crop_nudge(api_as, good_jpegs, settings):
     edited = api.patch(url, json={"caption": "a woman with blue eyes"}).json()["images"][0]
     assert edited["caption"] == "a woman with blue eyes"
     assert [p["code"] for p in edited["caption_problems"]] == [
-        "caption_missing_trigger", "caption_class_without_trigger", "caption_describes_face"]
+        "caption_missing_trigger",
+        "caption_class_without_trigger",
+        "caption_describes_face",
+    ]
     before = edited["crop"]
     moved = api.patch(url, json={"nudge": {"dx": 0.1, "zoom": 1.2}}).json()["images"][0]["crop"]
     assert moved["size"] < before["size"] and moved["left"] != before["left"]
@@ -187,7 +231,9 @@ def test_training_images_and_choices_for_the_lab(api_as, db, settings, good_jpeg
     for item in items:
         assert (settings.data_dir / item["path"]).is_file()
         assert item["caption"].startswith("sks person")
-    assert service.training_choices(db=db, user_id=api.user.id) == [{"id": created["id"], "name": created["name"], "images": 3}]
+    assert service.training_choices(db=db, user_id=api.user.id) == [
+        {"id": created["id"], "name": created["name"], "images": 3}
+    ]
     assert service.training_images(db=db, user_id=api.user.id + 999, dataset_id=created["id"]) is None
 
 

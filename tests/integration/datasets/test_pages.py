@@ -15,8 +15,9 @@ def photos() -> list[bytes]:
 
 def post_form(client, photos, **fields):
     files = [("files", (f"p{i}.jpg", data, "image/jpeg")) for i, data in enumerate(photos)]
-    return client.post("/lab/datasets", files=files, data={"csrf_token": client.csrf, **fields},
-                       headers={"X-CSRF-Token": ""})
+    return client.post(
+        "/lab/datasets", files=files, data={"csrf_token": client.csrf, **fields}, headers={"X-CSRF-Token": ""}
+    )
 
 
 def test_pages_need_sign_in_and_the_learner_role(client, client_as):

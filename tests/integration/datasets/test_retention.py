@@ -14,9 +14,9 @@ from app.datasets.models import Dataset
 from app.evaluate import service as evaluate_service
 from app.evaluate.models import Sweep, SweepStatus
 from app.evaluate.schemas import SweepIn
-from app.trainer import jobs
-from app.trainer.models import JobStatus, TrainingJob
-from app.trainer.worker import Worker, job_dir
+from app.lab import job_store
+from app.lab.models import JobStatus, TrainingJob
+from app.lab.worker import Worker, job_dir
 from tests import factories
 from tests.photos import write_face_set
 
@@ -48,20 +48,20 @@ def _finish(db, settings, user, dataset: Dataset, status=JobStatus.succeeded, af
     images = datasets_service.training_images(db=db, user_id=user.id, dataset_id=dataset.id)
     job = factories.make_training_job(db, user, images=images, dataset_id=dataset.id, epochs=1)
     db.commit()
-    claim = jobs.claim_next(db=db, worker_id="test")
+    claim = job_store.claim_next(db=db, worker_id="test")
     assert claim is not None and claim.job_id == job.id
     inputs = job_dir(settings.data_dir, user.id, job.id) / "inputs"
     inputs.mkdir(parents=True)
     for i, item in enumerate(images):
         shutil.copy(settings.data_dir / item["path"], inputs / f"{i:03d}.png")
     rel = str((inputs / "000.png").relative_to(settings.data_dir))
-    jobs.record_epoch(db=db, claim=claim, epoch=1, step=2, loss=0.1, diffusers_path=rel, kohya_path=rel,
+    job_store.record_epoch(db=db, claim=claim, epoch=1, step=2, loss=0.1, diffusers_path=rel, kohya_path=rel,
                       sample_path=None)  # fmt: skip
     if status == JobStatus.succeeded:
-        jobs.finish_succeeded(db=db, claim=claim, name="sks_woman", family="sd15", steps=2, final_loss=0.1,
+        job_store.finish_succeeded(db=db, claim=claim, name="sks_woman", family="sd15", steps=2, final_loss=0.1,
                               kohya_path=rel, diffusers_path=rel)  # fmt: skip
     else:
-        jobs.finish_failed(db=db, claim=claim, error="out of luck")
+        job_store.finish_failed(db=db, claim=claim, error="out of luck")
     db.commit()
     if after_job:
         retention.after_job_ended(db=db, settings=settings, job_id=job.id)
@@ -161,7 +161,7 @@ def test_the_purge_waits_for_other_jobs_and_open_sweeps(db, settings, face_photo
     assert retention.purge_if_done(db=db, settings=settings, job_id=first.id) is False  # a job still waits
     assert _stored_files(settings, user)
 
-    jobs.request_cancel(db=db, job=waiting)
+    job_store.request_cancel(db=db, job=waiting)
     db.commit()
     retention.after_job_ended(db=db, settings=settings, job_id=waiting.id)
     db.commit()

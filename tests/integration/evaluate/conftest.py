@@ -18,7 +18,7 @@ def model_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tiny_lora(tmp_path_factory, model_cache):
     """(outcome, crop paths) of a 3-epoch rank-4 LoRA on the tiny base, at 64 px."""
-    from app.trainer.lora import TrainConfig
+    from app.trainer.config import TrainConfig
     from app.trainer.pipeline import TrainImage, run_training
 
     folder = tmp_path_factory.mktemp("eval-train")

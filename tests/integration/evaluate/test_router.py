@@ -124,7 +124,7 @@ def test_a_sweep_of_a_model_whose_epoch_file_is_gone_fails_with_a_message(owner_
     sweep = owner.post(
         f"/api/models/{model.id}/sweeps", json={"epochs": 1, "strengths": [0.8], "steps": 1}
     ).json()
-    from app.trainer.models import LoraModelEpoch
+    from app.lab.models import LoraModelEpoch
 
     last = db.query(LoraModelEpoch).filter_by(job_id=model.job_id, epoch=3).one()
     (settings.data_dir / last.diffusers_path).unlink()

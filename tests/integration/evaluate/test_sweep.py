@@ -6,23 +6,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.trainer import evaluate, sampling
+from app.trainer import sampling, sweep
 from tests.integration.evaluate.conftest import RES
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def sweep(tiny_lora, model_cache, tmp_path_factory):
+def swept(tiny_lora, model_cache, tmp_path_factory):
     outcome, crops = tiny_lora
     pipe = sampling.cached_pipeline(None, model_cache, "cpu")
     seen = []
     out = tmp_path_factory.mktemp("sweep")
-    result = evaluate.run_sweep(
+    result = sweep.run_sweep(
         pipe=pipe,
         epoch_loras={e.epoch: e.lora_path for e in outcome.epochs},
         training_images=crops,
-        prompts=evaluate.sweep_prompts("sks", "woman", 2),
+        prompts=sweep.sweep_prompts("sks", "woman", 2),
         out_dir=out,
         strengths=(0.5, 1.1),
         seed=123456,
@@ -34,26 +34,26 @@ def sweep(tiny_lora, model_cache, tmp_path_factory):
     return result, out, seen
 
 
-def test_every_cell_is_generated_and_scored(sweep):
-    result, out, _ = sweep
+def test_every_cell_is_generated_and_scored(swept):
+    result, out, _ = swept
     assert result.epochs == [1, 2, 3] and result.strengths == [0.5, 1.1]
     assert len(result.cells) == 6
     for cell in result.cells:
-        assert set(cell.scores) == set(evaluate.SCORE_NAMES)
+        assert set(cell.scores) == set(sweep.SCORE_NAMES)
         assert all((out / name).is_file() for name in cell.images) and len(cell.images) == 2
         for score in cell.scores.values():
             assert score.band in ("good", "warn", "bad", "unknown") and score.sentence
     assert set(result.per_epoch) == {1, 2, 3}
 
 
-def test_progress_counts_every_image(sweep):
-    _, _, seen = sweep
+def test_progress_counts_every_image(swept):
+    _, _, seen = swept
     assert seen[-1] == (14, 14)  # (base + 3 epochs x 2 strengths) x 2 prompts
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_the_grid_is_one_labelled_image_with_a_row_per_epoch(sweep):
-    result, out, _ = sweep
+def test_the_grid_is_one_labelled_image_with_a_row_per_epoch(swept):
+    result, out, _ = swept
     with Image.open(out / result.grid) as grid:
         assert (
             grid.width > 2 * 2 * RES and grid.height > 4 * RES
@@ -61,8 +61,8 @@ def test_the_grid_is_one_labelled_image_with_a_row_per_epoch(sweep):
         assert len(np.unique(np.asarray(grid.convert("L")))) > 20  # images and text, not a blank canvas
 
 
-def test_the_recommendation_names_a_swept_cell_and_explains_it(sweep):
-    result, _, _ = sweep
+def test_the_recommendation_names_a_swept_cell_and_explains_it(swept):
+    result, _, _ = swept
     rec = result.recommendation
     assert rec.epoch in result.epochs and rec.strength in result.strengths
     assert rec.reasoning.startswith(f"Epoch {rec.epoch} at {rec.strength:g}:")
@@ -72,12 +72,12 @@ def test_the_recommendation_names_a_swept_cell_and_explains_it(sweep):
     assert best.scores["likeness"].details["faces_found"] == 0
 
 
-def test_the_result_round_trips_through_json(sweep):
-    result, out, _ = sweep
+def test_the_result_round_trips_through_json(swept):
+    result, out, _ = swept
     saved = json.loads((out / "sweep.json").read_text())
-    again = evaluate.SweepResult.from_dict(saved)
+    again = sweep.SweepResult.from_dict(saved)
     assert again.recommendation == result.recommendation
     assert [c.scores["deep_fried"].value for c in again.cells] == [
         c.scores["deep_fried"].value for c in result.cells
     ]
-    assert set(saved["scores"]) == set(evaluate.SCORE_NAMES)
+    assert set(saved["scores"]) == set(sweep.SCORE_NAMES)

@@ -1,7 +1,7 @@
 """The lab's JSON API and pages through HTTP: the lesson gate, validation, ownership, cancel."""
 
-from app.trainer import jobs
-from app.trainer.models import JobStatus, TrainingJob
+from app.lab import job_store
+from app.lab.models import JobStatus, TrainingJob
 
 JOB = {
     "trigger": "sks",
@@ -90,7 +90,7 @@ def test_the_queue_per_learner_is_small(api_as, db, dataset_for, may_train):
     learner = api_as("learner")
     may_train(db, learner.user)
     dataset_id = dataset_for(db, learner.user)
-    for _ in range(jobs.MAX_QUEUED_PER_USER):
+    for _ in range(job_store.MAX_QUEUED_PER_USER):
         assert learner.post("/api/jobs", json={**JOB, "dataset_id": dataset_id}).status_code == 201
 
     response = learner.post("/api/jobs", json={**JOB, "dataset_id": dataset_id})
@@ -115,11 +115,11 @@ def test_cancel_a_running_job_asks_its_worker(api_as, app, db, dataset_for, may_
     may_train(db, learner.user)
     job_id = learner.post("/api/jobs", json={**JOB, "dataset_id": dataset_for(db, learner.user)}).json()["id"]
     with app.state.sessionmaker() as s:
-        claim = jobs.claim_next(db=s, worker_id="w")
+        claim = job_store.claim_next(db=s, worker_id="w")
 
     response = learner.post(f"/api/jobs/{job_id}/cancel")
     with app.state.sessionmaker() as s:
-        told = jobs.report(db=s, claim=claim)
+        told = job_store.report(db=s, claim=claim)
         s.commit()
 
     assert response.json()["status"] == "running" and response.json()["cancel_requested"] is True

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from app.trainer.worker import Worker
+from app.lab.worker import Worker
 
 pytestmark = pytest.mark.slow
 

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from app.trainer import jobs
-from app.trainer.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
-from app.trainer.worker import Worker, job_dir
+from app.lab import job_store
+from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.worker import Worker, job_dir
 from tests import factories
 
 
@@ -114,7 +114,7 @@ def test_cancel_stops_a_running_job(app, db, settings):
     try:
         _wait_for(lambda: _job(app, job.id).step >= 1)
         with app.state.sessionmaker() as s:
-            jobs.request_cancel(db=s, job=s.get(TrainingJob, job.id))
+            job_store.request_cancel(db=s, job=s.get(TrainingJob, job.id))
             s.commit()
         _wait_for(lambda: _job(app, job.id).status == JobStatus.cancelled, timeout=30)
     finally:

@@ -168,7 +168,7 @@ def test_train_text_encoder_writes_and_reloads_both_encoders(run, photos, tmp_pa
     import torch
     from safetensors import safe_open
 
-    from app.trainer import export, lora
+    from app.trainer import encoding, export
     from tests.integration.trainer.conftest import fresh_pipe
 
     out = tmp_path / "out"
@@ -180,10 +180,15 @@ def test_train_text_encoder_writes_and_reloads_both_encoders(run, photos, tmp_pa
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["train_text_encoder"] is True and report["settings"]["text_encoder_lr"] == 5e-3
-    kohya, diffusers_file = out / report["files"]["kohya"], out / "diffusers" / "pytorch_lora_weights.safetensors"
+    kohya, diffusers_file = (
+        out / report["files"]["kohya"],
+        out / "diffusers" / "pytorch_lora_weights.safetensors",
+    )
     with safe_open(str(kohya), "pt") as fh:
         kohya_keys = list(fh.keys())
-        te_alphas = {float(fh.get_tensor(k)) for k in kohya_keys if k.startswith("lora_te") and k.endswith(".alpha")}
+        te_alphas = {
+            float(fh.get_tensor(k)) for k in kohya_keys if k.startswith("lora_te") and k.endswith(".alpha")
+        }
     assert any(k.startswith("lora_te1_text_model_encoder_layers_") for k in kohya_keys)
     assert any(k.startswith("lora_te2_text_model_encoder_layers_") for k in kohya_keys)
     assert te_alphas == {2.0}, "every text-encoder module carries the true alpha, not the rank"
@@ -198,8 +203,12 @@ def test_train_text_encoder_writes_and_reloads_both_encoders(run, photos, tmp_pa
         if path is not None:
             pipe.load_lora_weights(str(path.parent), weight_name=path.name)
         with torch.no_grad():
-            return lora.encode_ids(pipe, lora.tokenize(pipe, "photo of sks woman"), "cpu")
+            return encoding.encode_ids(pipe, encoding.tokenize(pipe, "photo of sks woman"), "cpu")
 
-    (base, _), (d_embeds, d_pooled), (k_embeds, k_pooled) = embeddings(), embeddings(diffusers_file), embeddings(kohya)
+    (base, _), (d_embeds, d_pooled), (k_embeds, k_pooled) = (
+        embeddings(),
+        embeddings(diffusers_file),
+        embeddings(kohya),
+    )
     assert (d_embeds - base).abs().max() > 1e-4, "the text encoder adapters change the embeddings"
     assert torch.allclose(d_embeds, k_embeds, atol=1e-5) and torch.allclose(d_pooled, k_pooled, atol=1e-5)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.trainer import export
-from app.trainer.lora import TrainConfig
+from app.trainer.config import TrainConfig
 from app.trainer.pipeline import run_training, saved_epochs
 from tests.integration.trainer.conftest import RES, fresh_pipe, unet_output
 
@@ -50,7 +50,8 @@ def _trained_unet(model_cache, outcome):
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from app.trainer.lora import add_lora, checkpoint_dir
+    from app.trainer.checkpoints import checkpoint_dir
+    from app.trainer.lora import add_lora
 
     pipe = fresh_pipe(model_cache)
     add_lora(pipe.unet, outcome.config)
@@ -165,7 +166,7 @@ def test_cancel_then_resume_gives_the_same_lora_as_an_uninterrupted_run(
     from the epoch-1 checkpoint ends bit-identical to the run that never stopped."""
     from safetensors.torch import load_file
 
-    from app.trainer.lora import TrainingCancelled
+    from app.trainer.errors import TrainingCancelled
 
     outcome, _, _ = trained
     steps_seen = []
@@ -203,7 +204,7 @@ def test_cancel_then_resume_gives_the_same_lora_as_an_uninterrupted_run(
 
 
 def test_a_checkpoint_of_other_settings_is_refused(trained, model_cache, face_images):
-    from app.trainer.lora import TrainingError
+    from app.trainer.errors import TrainingError
 
     _, out, _ = trained
     other = TrainConfig(**{**CFG.__dict__, "rank": 8})
@@ -219,7 +220,7 @@ def test_text_encoder_adapters_export_and_reload(tmp_path, model_cache, face_ima
     import torch
     from safetensors import safe_open
 
-    from app.trainer import lora
+    from app.trainer import encoding
 
     cfg = TrainConfig(**{**CFG.__dict__, "train_text_encoder": True, "epochs": 1, "text_encoder_lr": 5e-3})
     outcome = run_training(
@@ -233,7 +234,7 @@ def test_text_encoder_adapters_export_and_reload(tmp_path, model_cache, face_ima
 
     def embeddings(pipe):
         with torch.no_grad():
-            return lora.encode_ids(pipe, lora.tokenize(pipe, "photo of sks woman"), "cpu")
+            return encoding.encode_ids(pipe, encoding.tokenize(pipe, "photo of sks woman"), "cpu")
 
     base, _ = embeddings(fresh_pipe(model_cache))
     reloaded = []

@@ -1,6 +1,6 @@
 """Caption lint and face-centred square crops."""
 
-from app.trainer.datasets import captions, crops
+from app.trainer.photos import captions, crops
 
 
 def codes(caption, trigger="sks", class_word="woman"):
@@ -40,6 +40,10 @@ def test_crop_stays_inside_at_the_edges_and_nudges_move_it():
     edge = crops.crop_box((1000, 1000), resolution=512, face_box=(0, 0, 200, 200))
     assert (edge.left, edge.top) == (0, 0)
     centre = crops.crop_box((3000, 3000), resolution=512, face_box=(1400, 1400, 1600, 1600))
-    moved = crops.crop_box((3000, 3000), resolution=512, face_box=(1400, 1400, 1600, 1600),
-                           nudge=crops.Nudge().moved(dx=0.1, zoom=1.25))
+    moved = crops.crop_box(
+        (3000, 3000),
+        resolution=512,
+        face_box=(1400, 1400, 1600, 1600),
+        nudge=crops.Nudge().moved(dx=0.1, zoom=1.25),
+    )
     assert moved.side < centre.side and moved.left + moved.side / 2 > centre.left + centre.side / 2

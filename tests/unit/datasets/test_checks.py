@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.trainer.datasets import checks
+from app.trainer.photos import checks
 from tests import dataset_photos as dp
 
 
@@ -65,7 +65,9 @@ def test_photo_without_a_face():
 def test_near_duplicate_is_flagged_once(good_analyses):
     twin = checks.PhotoAnalysis.from_dict(good_analyses[0].to_dict())
     twin.filename = "again.jpg"
-    report = checks.check_set([checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses[:4]] + [twin])
+    report = checks.check_set(
+        [checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses[:4]] + [twin]
+    )
     assert [a.filename for a in report.photos if "near_duplicate" in codes(a)] == ["again.jpg"]
 
 
@@ -80,10 +82,18 @@ def test_summary_sentence_counts_angles_and_asks_for_daylight():
     photos = []
     for pose, n in (("front", 11), ("three-quarter", 4), ("profile", 2)):
         for i in range(n):
-            photos.append(checks.PhotoAnalysis(filename=f"{pose}{i}", size=(2000, 2000), pose=pose,
-                                               lighting="warm light" if i else "daylight"))
+            photos.append(
+                checks.PhotoAnalysis(
+                    filename=f"{pose}{i}",
+                    size=(2000, 2000),
+                    pose=pose,
+                    lighting="warm light" if i else "daylight",
+                )
+            )
     photos[0].lighting = "warm light"
     photos[11].lighting = "warm light"
     sentence = checks.summary(photos)
     daylight = sum(p.lighting == "daylight" for p in photos)
-    assert sentence == f"17 usable photos: 11 front, 4 three-quarter, 2 profile; add {2 - daylight} in daylight"
+    assert (
+        sentence == f"17 usable photos: 11 front, 4 three-quarter, 2 profile; add {2 - daylight} in daylight"
+    )

@@ -8,8 +8,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from app.trainer.datasets import ingest
-from app.trainer.datasets.ingest import RejectedUpload, UploadFile, UploadTooLarge
+from app.trainer.photos import ingest
+from app.trainer.photos.ingest import RejectedUpload, UploadFile, UploadTooLarge
 from tests.photos import grace_hopper
 
 
@@ -21,20 +21,34 @@ def jpeg(im: Image.Image | None = None, **save) -> bytes:
 
 def png_header(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height (with a tiny, valid IDAT)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
-def zipped(entries: dict[str, bytes], *, symlink: str | None = None, compression=zipfile.ZIP_DEFLATED) -> bytes:
+def zipped(
+    entries: dict[str, bytes], *, symlink: str | None = None, compression=zipfile.ZIP_DEFLATED
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as z:
         for name, data in entries.items():
             z.writestr(name, data)
         if symlink:
             info = zipfile.ZipInfo(symlink)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             z.writestr(info, "/etc/passwd")
     return buffer.getvalue()
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.trainer import base_models
 from app.trainer.base_models import CONFIGS
-from app.trainer.lora import BaseModelError, TrainingError
+from app.trainer.errors import BaseModelError, TrainingError
 
 
 def _safetensors(path, names):

@@ -107,7 +107,7 @@ def test_sd15_keys_match_the_webui_layout():
 
 
 def test_training_metadata_has_the_kohya_keys():
-    from app.trainer.lora import TrainConfig
+    from app.trainer.config import TrainConfig
 
     cfg = TrainConfig(trigger="sks", class_word="woman", rank=8, alpha=4.0, repeats=3, name="anna")
     meta = export.training_metadata(

@@ -7,15 +7,15 @@ from collections import Counter
 import pytest
 from sqlalchemy import update
 
-from app.trainer import jobs
-from app.trainer.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.lab import job_store
+from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from tests import factories
 from tests.factories import make_training_job
 
 
 def _claim(app, worker_id="w1", lease_seconds=30.0):
     with app.state.sessionmaker() as db:
-        return jobs.claim_next(db=db, worker_id=worker_id, lease_seconds=lease_seconds)
+        return job_store.claim_next(db=db, worker_id=worker_id, lease_seconds=lease_seconds)
 
 
 def _job(app, job_id) -> TrainingJob:
@@ -49,7 +49,7 @@ def test_claim_takes_the_job_with_a_lease_and_attempt_one(app, db):
 
     claim = _claim(app, "worker-a")
 
-    assert claim == jobs.Claim(job_id=job.id, attempt=1, worker_id="worker-a")
+    assert claim == job_store.Claim(job_id=job.id, attempt=1, worker_id="worker-a")
     row = _job(app, job.id)
     assert row.status == JobStatus.running and row.worker_id == "worker-a"
     assert row.lease_expires_at > row.heartbeat_at and row.started_at is not None
@@ -79,7 +79,7 @@ def test_fair_order_serves_learners_round_robin(app, db):
     for _ in range(4):
         claim = _claim(app)
         order.append(claim.job_id)
-        _write(app, lambda db, c=claim: jobs.finish_failed(db=db, claim=c, error="done"))
+        _write(app, lambda db, c=claim: job_store.finish_failed(db=db, claim=c, error="done"))
 
     # Bob's first job runs before alice's second, although alice queued hers earlier.
     assert order == [a[0].id, b1.id, a[1].id, a[2].id]
@@ -91,16 +91,16 @@ def test_queue_position_counts_the_jobs_that_will_run_first(app, db):
     b1 = make_training_job(db, bob)
     db.commit()
 
-    positions = {j.id: jobs.queue_position(db=db, job=db.get(TrainingJob, j.id)) for j in (a1, a2, b1)}
+    positions = {j.id: job_store.queue_position(db=db, job=db.get(TrainingJob, j.id)) for j in (a1, a2, b1)}
 
     assert positions == {a1.id: 1, b1.id: 2, a2.id: 3}
 
 
 def test_a_learner_cannot_queue_more_than_the_limit(app, db):
     user = factories.make_user(db)
-    for _ in range(jobs.MAX_QUEUED_PER_USER):
+    for _ in range(job_store.MAX_QUEUED_PER_USER):
         make_training_job(db, user)
-    with pytest.raises(jobs.QueueFull, match="waiting"):
+    with pytest.raises(job_store.QueueFull, match="waiting"):
         make_training_job(db, user)
 
 
@@ -113,7 +113,7 @@ def test_progress_renews_the_lease_and_is_stored(app, db):
 
     cancel = _write(
         app,
-        lambda db: jobs.report(
+        lambda db: job_store.report(
             db=db,
             claim=claim,
             lease_seconds=60,
@@ -135,17 +135,17 @@ def test_a_stale_workers_late_writes_are_refused(app, db):
     stale = _claim(app, "stale")
     _expire(app, job.id)
 
-    requeued = _write(app, lambda db: jobs.requeue_expired(db=db))
+    requeued = _write(app, lambda db: job_store.requeue_expired(db=db))
     fresh = _claim(app, "fresh")
 
     assert requeued == [(job.id, JobStatus.queued)]
     assert fresh.attempt == 2 and fresh.job_id == job.id
-    with pytest.raises(jobs.LostLease):
-        _write(app, lambda db: jobs.report(db=db, claim=stale, progress={"step": 99}))
-    with pytest.raises(jobs.LostLease):
+    with pytest.raises(job_store.LostLease):
+        _write(app, lambda db: job_store.report(db=db, claim=stale, progress={"step": 99}))
+    with pytest.raises(job_store.LostLease):
         _write(
             app,
-            lambda db: jobs.record_epoch(
+            lambda db: job_store.record_epoch(
                 db=db,
                 claim=stale,
                 epoch=1,
@@ -156,10 +156,10 @@ def test_a_stale_workers_late_writes_are_refused(app, db):
                 sample_path=None,
             ),
         )
-    with pytest.raises(jobs.LostLease):
+    with pytest.raises(job_store.LostLease):
         _write(
             app,
-            lambda db: jobs.finish_succeeded(
+            lambda db: job_store.finish_succeeded(
                 db=db,
                 claim=stale,
                 name="n",
@@ -170,10 +170,10 @@ def test_a_stale_workers_late_writes_are_refused(app, db):
                 diffusers_path="d",
             ),
         )
-    with pytest.raises(jobs.LostLease):
-        _write(app, lambda db: jobs.finish_failed(db=db, claim=stale, error="late"))
+    with pytest.raises(job_store.LostLease):
+        _write(app, lambda db: job_store.finish_failed(db=db, claim=stale, error="late"))
 
-    _write(app, lambda db: jobs.report(db=db, claim=fresh, progress={"step": 2}))
+    _write(app, lambda db: job_store.report(db=db, claim=fresh, progress={"step": 2}))
     row = _job(app, job.id)
     assert (
         row.status == JobStatus.running and row.step == 2 and row.worker_id == "fresh" and row.error is None
@@ -189,8 +189,8 @@ def test_a_worker_whose_lease_ran_out_cannot_write_even_before_requeue(app, db):
     claim = _claim(app, lease_seconds=0.05)
     time.sleep(0.1)
 
-    with pytest.raises(jobs.LostLease):
-        _write(app, lambda db: jobs.report(db=db, claim=claim, progress={"step": 5}))
+    with pytest.raises(job_store.LostLease):
+        _write(app, lambda db: job_store.report(db=db, claim=claim, progress={"step": 5}))
     assert _job(app, job.id).step == 0
 
 
@@ -198,15 +198,15 @@ def test_a_job_that_keeps_losing_its_worker_fails_with_the_reason(app, db):
     user = factories.make_user(db)
     job = make_training_job(db, user)
     db.commit()
-    for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
+    for attempt in range(1, job_store.MAX_ATTEMPTS + 1):
         claim = _claim(app)
         assert claim.attempt == attempt
         _expire(app, job.id)
-        _write(app, lambda db: jobs.requeue_expired(db=db))
+        _write(app, lambda db: job_store.requeue_expired(db=db))
 
     row = _job(app, job.id)
     assert row.status == JobStatus.failed
-    assert f"stopped responding {jobs.MAX_ATTEMPTS} times" in row.error
+    assert f"stopped responding {job_store.MAX_ATTEMPTS} times" in row.error
     assert _claim(app) is None
 
 
@@ -215,7 +215,7 @@ def test_cancel_a_waiting_job_is_immediate(app, db):
     job = make_training_job(db, user)
     db.commit()
 
-    jobs.request_cancel(db=db, job=job)
+    job_store.request_cancel(db=db, job=job)
     db.commit()
 
     assert _job(app, job.id).status == JobStatus.cancelled
@@ -228,9 +228,9 @@ def test_cancel_a_running_job_reaches_its_worker(app, db):
     db.commit()
     claim = _claim(app)
 
-    _write(app, lambda db: jobs.request_cancel(db=db, job=db.get(TrainingJob, job.id)))
-    told = _write(app, lambda db: jobs.report(db=db, claim=claim))
-    _write(app, lambda db: jobs.finish_cancelled(db=db, claim=claim))
+    _write(app, lambda db: job_store.request_cancel(db=db, job=db.get(TrainingJob, job.id)))
+    told = _write(app, lambda db: job_store.report(db=db, claim=claim))
+    _write(app, lambda db: job_store.finish_cancelled(db=db, claim=claim))
 
     assert told is True
     assert _job(app, job.id).status == JobStatus.cancelled
@@ -241,10 +241,10 @@ def test_cancel_of_a_job_whose_worker_died_ends_it_on_requeue(app, db):
     job = make_training_job(db, user)
     db.commit()
     _claim(app)
-    _write(app, lambda db: jobs.request_cancel(db=db, job=db.get(TrainingJob, job.id)))
+    _write(app, lambda db: job_store.request_cancel(db=db, job=db.get(TrainingJob, job.id)))
     _expire(app, job.id)
 
-    assert _write(app, lambda db: jobs.requeue_expired(db=db)) == [(job.id, JobStatus.cancelled)]
+    assert _write(app, lambda db: job_store.requeue_expired(db=db)) == [(job.id, JobStatus.cancelled)]
 
 
 def test_release_hands_the_job_back_without_using_up_an_attempt(app, db):
@@ -253,10 +253,10 @@ def test_release_hands_the_job_back_without_using_up_an_attempt(app, db):
     db.commit()
     claim = _claim(app)
 
-    _write(app, lambda db: jobs.release(db=db, claim=claim))
+    _write(app, lambda db: job_store.release(db=db, claim=claim))
 
     row = _job(app, job.id)
-    assert row.status == JobStatus.queued and row.max_attempts == jobs.MAX_ATTEMPTS + 1
+    assert row.status == JobStatus.queued and row.max_attempts == job_store.MAX_ATTEMPTS + 1
     assert _claim(app).attempt == 2
 
 
@@ -268,7 +268,7 @@ def test_success_creates_the_model_and_ties_the_epochs_to_it(app, db):
     for epoch in (1, 2):
         _write(
             app,
-            lambda db, e=epoch: jobs.record_epoch(
+            lambda db, e=epoch: job_store.record_epoch(
                 db=db,
                 claim=claim,
                 epoch=e,
@@ -282,7 +282,7 @@ def test_success_creates_the_model_and_ties_the_epochs_to_it(app, db):
 
     model = _write(
         app,
-        lambda db: jobs.finish_succeeded(
+        lambda db: job_store.finish_succeeded(
             db=db,
             claim=claim,
             name="sks_woman",
@@ -304,7 +304,7 @@ def test_success_creates_the_model_and_ties_the_epochs_to_it(app, db):
 
 def test_the_loss_curve_is_thinned_but_keeps_its_ends():
     points = [[i, 1.0 / i] for i in range(1, 2001)]
-    thinned = jobs.thin_losses(points, limit=600)
+    thinned = job_store.thin_losses(points, limit=600)
     assert len(thinned) <= 600
     assert thinned[0] == [1, 1.0] and thinned[-1] == [2000, 1 / 2000]
 
@@ -333,10 +333,10 @@ def test_many_workers_never_run_the_same_job_twice(app, db):
                     continue
                 with lock:
                     claims.append(claim.job_id)
-                _write(app, lambda db, c=claim: jobs.report(db=db, claim=c, progress={"step": 1}))
+                _write(app, lambda db, c=claim: job_store.report(db=db, claim=c, progress={"step": 1}))
                 _write(
                     app,
-                    lambda db, c=claim: jobs.finish_succeeded(
+                    lambda db, c=claim: job_store.finish_succeeded(
                         db=db,
                         claim=c,
                         name="n",

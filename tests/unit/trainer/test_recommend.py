@@ -1,7 +1,7 @@
 """The recommendation: best likeness among cells that follow prompts, do not copy, are not fried."""
 
-from app.trainer.evaluate import Cell, last_epochs, recommend, sweep_prompts
 from app.trainer.metrics import Score
+from app.trainer.sweep import Cell, last_epochs, recommend, sweep_prompts
 
 
 def _cell(epoch, strength, like, *, copy="good", follow="good", fried="good", photo=4):

@@ -4,16 +4,9 @@ import json
 
 import pytest
 
-from app.trainer.lora import (
-    TrainConfig,
-    TrainingError,
-    get_lr,
-    plan,
-    sdxl_time_ids,
-    steps_per_epoch,
-    total_steps,
-    validate,
-)
+from app.trainer.config import TrainConfig, get_lr, plan, steps_per_epoch, total_steps, validate
+from app.trainer.encoding import sdxl_time_ids
+from app.trainer.errors import TrainingError
 from app.trainer.pipeline import TrainImage
 
 

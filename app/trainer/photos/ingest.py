@@ -29,7 +29,17 @@ _JUNK_PREFIXES = ("__MACOSX/",)
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 # Markup inside an image file is a polyglot meant to be served as a page; a real photo's
 # compressed data practically never spells these out.
-_MARKUP = (b"<html", b"<script", b"<!doctype", b"<svg", b"<iframe", b"<body", b"<?php", b"javascript:", b"<object")
+_MARKUP = (
+    b"<html",
+    b"<script",
+    b"<!doctype",
+    b"<svg",
+    b"<iframe",
+    b"<body",
+    b"<?php",
+    b"javascript:",
+    b"<object",
+)
 
 try:  # HEIC from iPhones, where the optional plugin is installed
     from pillow_heif import register_heif_opener
@@ -80,7 +90,11 @@ def sniff(data: bytes) -> str | None:
         return "png"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
-    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"):
+    if (
+        len(data) >= 12
+        and data[4:8] == b"ftyp"
+        and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis")
+    ):
         return "heic"
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
@@ -106,7 +120,9 @@ def expand(files: list[UploadFile]) -> list[UploadFile]:
             raise RejectedUpload("Send either photos or one zip of photos, not both.")
         files = _zip_members(files[0])
     if len(files) > MAX_FILES:
-        raise UploadTooLarge(f"Too many files ({len(files)}): send at most {MAX_FILES}; 15-25 good photos are enough.")
+        raise UploadTooLarge(
+            f"Too many files ({len(files)}): send at most {MAX_FILES}; 15-25 good photos are enough."
+        )
     return files
 
 
@@ -129,21 +145,34 @@ def _zip_members(upload: UploadFile) -> list[UploadFile]:
                 raise RejectedUpload(f"{upload.filename} contains a path that leaves the folder ({name!r}).")
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise RejectedUpload(f"{upload.filename} contains a symbolic link ({name!r}); only photos are accepted.")
-            if info.is_dir() or name.startswith(_JUNK_PREFIXES) or parts[-1].lower() in _JUNK_NAMES or parts[-1].startswith("._"):
+                raise RejectedUpload(
+                    f"{upload.filename} contains a symbolic link ({name!r}); only photos are accepted."
+                )
+            if (
+                info.is_dir()
+                or name.startswith(_JUNK_PREFIXES)
+                or parts[-1].lower() in _JUNK_NAMES
+                or parts[-1].startswith("._")
+            ):
                 continue
             if info.flag_bits & 0x1:
                 raise RejectedUpload(f"{upload.filename} is password-protected; send an unencrypted zip.")
             if info.file_size > MAX_FILE_BYTES:
                 raise UploadTooLarge(f"{name} in the zip is larger than {MAX_FILE_BYTES // 2**20} MB.")
             if info.file_size > 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
-                raise UploadTooLarge(f"{upload.filename} looks like a zip bomb ({name!r} expands {info.file_size // max(info.compress_size, 1)}x).")
+                raise UploadTooLarge(
+                    f"{upload.filename} looks like a zip bomb ({name!r} expands {info.file_size // max(info.compress_size, 1)}x)."
+                )
             total += info.file_size
             if total > MAX_ZIP_TOTAL_BYTES:
-                raise UploadTooLarge(f"{upload.filename} expands to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB.")
+                raise UploadTooLarge(
+                    f"{upload.filename} expands to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB."
+                )
             data = _read_member(archive, info, upload.filename)
             if sniff(data) == "zip":
-                raise RejectedUpload(f"{upload.filename} contains another zip ({name!r}); send one flat zip of photos.")
+                raise RejectedUpload(
+                    f"{upload.filename} contains another zip ({name!r}); send one flat zip of photos."
+                )
             members.append(UploadFile(display_name(name), data))
     if not members:
         raise RejectedUpload(f"{upload.filename} holds no photos.")
@@ -156,7 +185,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str)
         with archive.open(info) as fh:
             data = fh.read(min(info.file_size, MAX_FILE_BYTES) + 1)
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError):
-        raise RejectedUpload(f"{info.filename} in {zip_name} cannot be read (damaged or an unsupported compression).") from None
+        raise RejectedUpload(
+            f"{info.filename} in {zip_name} cannot be read (damaged or an unsupported compression)."
+        ) from None
     if len(data) > info.file_size or len(data) > MAX_FILE_BYTES:
         raise RejectedUpload(f"{zip_name} lies about the size of {info.filename!r}.")
     return data
@@ -172,7 +203,9 @@ def clean(upload: UploadFile, *, encode: bool = True) -> CleanImage:
         raise UploadTooLarge(f"{name} is larger than {MAX_FILE_BYTES // 2**20} MB.")
     kind = sniff(data)
     if kind is None or kind == "zip":
-        raise RejectedUpload(f"{name} is not a photo: send JPEG, PNG or WebP files{' (or HEIC)' if HEIC else ''}, or one zip of them.")
+        raise RejectedUpload(
+            f"{name} is not a photo: send JPEG, PNG or WebP files{' (or HEIC)' if HEIC else ''}, or one zip of them."
+        )
     if kind == "heic" and not HEIC:
         raise RejectedUpload(f"{name} is HEIC, which this server cannot read: export it as JPEG.")
     lowered = data.lower()
@@ -183,11 +216,15 @@ def clean(upload: UploadFile, *, encode: bool = True) -> CleanImage:
             # The header gives the size before any pixel is decoded: refuse bombs here.
             width, height = im.size
             if width * height > MAX_PIXELS:
-                raise UploadTooLarge(f"{name} claims {width}x{height} pixels, over the {MAX_PIXELS // 1_000_000} MP limit.")
+                raise UploadTooLarge(
+                    f"{name} claims {width}x{height} pixels, over the {MAX_PIXELS // 1_000_000} MP limit."
+                )
             if getattr(im, "n_frames", 1) > 1 and kind != "heic":
                 im.seek(0)
             fmt = (im.format or "").lower()
-            if {"jpeg": "jpeg", "png": "png", "webp": "webp", "heif": "heic", "heic": "heic"}.get(fmt) != kind:
+            if {"jpeg": "jpeg", "png": "png", "webp": "webp", "heif": "heic", "heic": "heic"}.get(
+                fmt
+            ) != kind:
                 raise RejectedUpload(f"{name} is not the kind of image its first bytes say.")
             im.load()
             icc = im.info.get("icc_profile")
@@ -198,7 +235,11 @@ def clean(upload: UploadFile, *, encode: bool = True) -> CleanImage:
     except Image.DecompressionBombError:
         raise UploadTooLarge(f"{name} is too many pixels to open safely.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, MemoryError) as error:
-        reason = "it is cut short (truncated)" if "truncat" in str(error).lower() else "it is damaged or not a real image"
+        reason = (
+            "it is cut short (truncated)"
+            if "truncat" in str(error).lower()
+            else "it is damaged or not a real image"
+        )
         raise RejectedUpload(f"{name} cannot be read: {reason}.") from None
     jpeg = b""
     if encode:
@@ -253,5 +294,3 @@ def store(image: CleanImage, folder: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
-
-

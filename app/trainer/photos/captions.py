@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from app.trainer.datasets.checks import LESSON_PREPARING, LESSON_TRIGGER, Problem
+from app.trainer.photos.checks import LESSON_PREPARING, LESSON_TRIGGER, Problem
 
 # Traits of the face itself: captioning them tells the model they are not part of the trigger.
 _FACE_TRAITS = re.compile(
@@ -38,28 +38,48 @@ def lint(caption: str, *, trigger: str, class_word: str) -> list[Problem]:
     trig, cls = trigger.lower().strip(), class_word.lower().strip()
     has_trigger = bool(trig) and re.search(rf"(?<!\w){re.escape(trig)}(?!\w)", text) is not None
     if not has_trigger:
-        problems.append(Problem(
-            "caption_missing_trigger",
-            f"The caption lacks the trigger word '{trigger}': without it the face is not tied to a word you can prompt.",
-            LESSON_TRIGGER,
-        ))
+        problems.append(
+            Problem(
+                "caption_missing_trigger",
+                f"The caption lacks the trigger word '{trigger}': without it the face is not tied to a word you can prompt.",
+                LESSON_TRIGGER,
+            )
+        )
     if cls:
         bare = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(cls)}(?!\w)", text)]
-        paired = {m.start() + len(trig) + 1 for m in re.finditer(rf"(?<!\w){re.escape(trig)} {re.escape(cls)}(?!\w)", text)} if trig else set()
+        paired = (
+            {
+                m.start() + len(trig) + 1
+                for m in re.finditer(rf"(?<!\w){re.escape(trig)} {re.escape(cls)}(?!\w)", text)
+            }
+            if trig
+            else set()
+        )
         if any(pos not in paired for pos in bare):
-            problems.append(Problem(
-                "caption_class_without_trigger",
-                f"'{class_word}' appears without the trigger in front: that would change every {class_word} the model draws. Write '{trigger} {class_word}'.",
-                LESSON_TRIGGER,
-            ))
+            problems.append(
+                Problem(
+                    "caption_class_without_trigger",
+                    f"'{class_word}' appears without the trigger in front: that would change every {class_word} the model draws. Write '{trigger} {class_word}'.",
+                    LESSON_TRIGGER,
+                )
+            )
     trait = _FACE_TRAITS.search(text)
     if trait:
-        problems.append(Problem(
-            "caption_describes_face",
-            f"'{trait.group(0)}' describes the face itself; captioned traits are left out of the trigger. Describe only what changes (light, background, clothes).",
-            LESSON_PREPARING,
-            "warning",
-        ))
+        problems.append(
+            Problem(
+                "caption_describes_face",
+                f"'{trait.group(0)}' describes the face itself; captioned traits are left out of the trigger. Describe only what changes (light, background, clothes).",
+                LESSON_PREPARING,
+                "warning",
+            )
+        )
     if len(caption) > 300:
-        problems.append(Problem("caption_too_long", "Keep captions short: the trigger, the class and what varies.", LESSON_PREPARING, "warning"))
+        problems.append(
+            Problem(
+                "caption_too_long",
+                "Keep captions short: the trigger, the class and what varies.",
+                LESSON_PREPARING,
+                "warning",
+            )
+        )
     return problems

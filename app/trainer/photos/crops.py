@@ -23,7 +23,9 @@ class Nudge:
     def moved(self, *, dx: float = 0.0, dy: float = 0.0, zoom: float = 1.0) -> Nudge:
         """This nudge plus another step, zoom kept in range."""
         z = min(max(self.zoom * zoom, ZOOM_RANGE[0]), ZOOM_RANGE[1])
-        return Nudge(dx=max(-1.0, min(1.0, self.dx + dx)), dy=max(-1.0, min(1.0, self.dy + dy)), zoom=round(z, 4))
+        return Nudge(
+            dx=max(-1.0, min(1.0, self.dx + dx)), dy=max(-1.0, min(1.0, self.dy + dy)), zoom=round(z, 4)
+        )
 
 
 @dataclass(frozen=True)

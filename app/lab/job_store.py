@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from app.db import UTCDateTime, utcnow
-from app.trainer.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 LEASE_SECONDS = 30.0  # a worker that has not renewed its lease this long is presumed dead
 MAX_QUEUED_PER_USER = 3  # waiting jobs per learner (the running one not counted)

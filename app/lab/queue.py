@@ -2,14 +2,14 @@
 
 `training_jobs` stays the source of truth for status, lease and fencing. A procrastinate job
 (a "delivery") only carries a training job's id to some worker. A delivery is a hint, never an
-order: the worker still claims the job through `jobs.claim_job`, so a duplicate, late or
+order: the worker still claims the job through `job_store.claim_job`, so a duplicate, late or
 retried delivery finds nothing to do and ends. What procrastinate adds is what a home-made
 network queue would get wrong: instant wake-up (LISTEN/NOTIFY), one running job per learner
 (its `lock`), worker heartbeats, stalled-job retry and abort.
 
 Every worker also runs the sweeper, which keeps the two tables in step:
 1. deliveries held by dead workers (no heartbeat) go back to todo (procrastinate's retry);
-2. jobs whose lease ran out go back to queued (`jobs.requeue_expired`);
+2. jobs whose lease ran out go back to queued (`job_store.requeue_expired`);
 3. every queued job without a pending delivery gets one (a defer lost with a crashed web
    process, a job handed back by a stopping worker, a retry that found the job still leased).
 """
@@ -26,8 +26,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.trainer import jobs
-from app.trainer.models import JobStatus, TrainingJob
+from app.lab import job_store
+from app.lab.models import JobStatus, TrainingJob
 
 log = logging.getLogger("loraface.queue")
 
@@ -134,7 +134,7 @@ def undelivered_jobs(db: Session) -> list[tuple[int, int]]:
 
 def sweep_training_table(db: Session) -> dict[str, int]:
     """Steps 2 and 3 of the sweep (step 1 needs procrastinate's async manager). Commits."""
-    requeued = jobs.requeue_expired(db=db)
+    requeued = job_store.requeue_expired(db=db)
     for job_id, status in requeued:
         log.warning("job %s lost its worker: now %s", job_id, status.value)
     db.commit()
@@ -152,7 +152,7 @@ class ProcrastinateWorker:
     def __init__(
         self,
         *,
-        worker,  # app.trainer.worker.Worker: claims, trains, reports, finishes
+        worker,  # app.lab.worker.Worker: claims, trains, reports, finishes
         sessions: sessionmaker[Session],
         database_url: str,
         sweep_seconds: float = 5.0,
@@ -173,7 +173,7 @@ class ProcrastinateWorker:
     def run_delivered(self, job_id: int, *, should_abort: Callable[[], bool]) -> None:
         """Claim the delivered job and train it; nothing to do if it is not waiting any more."""
         with self.sessions() as db:
-            claim = jobs.claim_job(
+            claim = job_store.claim_job(
                 db=db, job_id=job_id, worker_id=self.worker.worker_id, lease_seconds=self.worker.lease_seconds
             )
         if claim is None:
@@ -213,7 +213,7 @@ class ProcrastinateWorker:
 
     def _nothing_left(self) -> bool:
         with self.sessions() as db:
-            return jobs.unfinished_count(db=db) == 0
+            return job_store.unfinished_count(db=db) == 0
 
     async def _sweep_forever(self, exit_when_idle: bool) -> None:
         """Sweep every sweep_seconds; also the one place that stops procrastinate's worker, from

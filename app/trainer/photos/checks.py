@@ -129,7 +129,9 @@ def _eyes_hidden_ratio(pixels: np.ndarray, face: faces.Face) -> float:
 
     def luma(left: float, top: float, right: float, bottom: float) -> float | None:
         region = pixels[max(int(top), 0) : min(int(bottom), h), max(int(left), 0) : min(int(right), w)]
-        return float((region.reshape(-1, 3) @ np.array([0.299, 0.587, 0.114])).mean()) if region.size else None
+        return (
+            float((region.reshape(-1, 3) @ np.array([0.299, 0.587, 0.114])).mean()) if region.size else None
+        )
 
     eyes = [v for v in (luma(*box) for box in faces.eye_boxes(face, margin=0.15)) if v is not None]
     pts = face.landmarks
@@ -159,17 +161,29 @@ def _filter_or_exposure(face_rgb: np.ndarray) -> Problem | None:
     luma = pixels @ np.array([0.299, 0.587, 0.114])
     clipped = float(((luma > 250) | (luma < 5)).mean())
     if luma.mean() < 35 or luma.mean() > 230 or clipped > 0.4:
-        return Problem("extreme_exposure", "The face is far too dark or too bright to show its detail.", LESSON_DATASET)
+        return Problem(
+            "extreme_exposure", "The face is far too dark or too bright to show its detail.", LESSON_DATASET
+        )
     r, g, b = pixels.mean(axis=0)
     spread = pixels.max(axis=1) - pixels.min(axis=1)
     if spread.mean() < 4:
-        return Problem("heavy_filter", "Black-and-white: the model would learn grey skin. Use colour photos.", LESSON_DATASET)
+        return Problem(
+            "heavy_filter",
+            "Black-and-white: the model would learn grey skin. Use colour photos.",
+            LESSON_DATASET,
+        )
     if b > r * 1.1 or g > r * 1.15:
-        return Problem("heavy_filter", "A strong colour filter tints the skin; the model would learn the tint as part of the face.", LESSON_DATASET)
+        return Problem(
+            "heavy_filter",
+            "A strong colour filter tints the skin; the model would learn the tint as part of the face.",
+            LESSON_DATASET,
+        )
     return None
 
 
-def analyze_photo(image: Image.Image, *, filename: str, base: str = "sdxl", resolution: int | None = None) -> PhotoAnalysis:
+def analyze_photo(
+    image: Image.Image, *, filename: str, base: str = "sdxl", resolution: int | None = None
+) -> PhotoAnalysis:
     """Measure one upright RGB photo and list its own problems (set checks come later);
     `resolution` overrides the base's size for the resolution check (a custom training size)."""
     import imagehash
@@ -182,17 +196,23 @@ def analyze_photo(image: Image.Image, *, filename: str, base: str = "sdxl", reso
     small = image.reduce(factor) if factor > 1 else image
     result.phash = str(imagehash.phash(small))
     if min(width, height) < resolution:
-        result.problems.append(Problem(
-            "low_resolution",
-            f"{width}x{height} is below the {resolution}x{resolution} crops training uses; it would be blown up and look soft.",
-            LESSON_PREPARING,
-        ))
+        result.problems.append(
+            Problem(
+                "low_resolution",
+                f"{width}x{height} is below the {resolution}x{resolution} crops training uses; it would be blown up and look soft.",
+                LESSON_PREPARING,
+            )
+        )
     pixels = faces.as_rgb_array(image)  # one array for detection, landmarks and embedding
     found = faces.detect_faces(pixels)
     sure = [f for f in found if f.score >= SECOND_FACE_MIN_SCORE]
     main = max(sure, key=lambda f: f.area) if sure else (max(found, key=lambda f: f.score) if found else None)
     if main is None:
-        result.problems.append(Problem("no_face", "No face was found. Use photos where the face is clearly visible.", LESSON_DATASET))
+        result.problems.append(
+            Problem(
+                "no_face", "No face was found. Use photos where the face is clearly visible.", LESSON_DATASET
+            )
+        )
         return result
     others = [f for f in sure if f is not main and f.area >= SECOND_FACE_MIN_AREA * main.area]
     result.faces = 1 + len(others)
@@ -204,13 +224,21 @@ def analyze_photo(image: Image.Image, *, filename: str, base: str = "sdxl", reso
     result.pose = faces.pose_label(result.yaw)
     result.eyes = faces.eye_openness(main.landmarks)
     if others:
-        result.problems.append(Problem(
-            "multiple_faces",
-            f"{result.faces} faces are in this photo; the model would blend them. Use photos of the one person alone.",
-            LESSON_DATASET,
-        ))
+        result.problems.append(
+            Problem(
+                "multiple_faces",
+                f"{result.faces} faces are in this photo; the model would blend them. Use photos of the one person alone.",
+                LESSON_DATASET,
+            )
+        )
     if main.width < FACE_MIN_SHARE * min(width, height):
-        result.problems.append(Problem("face_too_small", "The face is small in the frame; move closer or crop to head and shoulders.", LESSON_DATASET))
+        result.problems.append(
+            Problem(
+                "face_too_small",
+                "The face is small in the frame; move closer or crop to head and shoulders.",
+                LESSON_DATASET,
+            )
+        )
 
     patch = _face_patch(image, main.box)
     patch_rgb = np.asarray(patch)
@@ -218,21 +246,33 @@ def analyze_photo(image: Image.Image, *, filename: str, base: str = "sdxl", reso
     result.brightness = float(_gray(patch).mean())
     result.lighting = _lighting(np.asarray(small), result.brightness)
     mouth = main.landmarks[faces.MOUTH]
-    eye_distance = np.linalg.norm(main.landmarks[faces.LEFT_EYE].mean(0) - main.landmarks[faces.RIGHT_EYE].mean(0))
+    eye_distance = np.linalg.norm(
+        main.landmarks[faces.LEFT_EYE].mean(0) - main.landmarks[faces.RIGHT_EYE].mean(0)
+    )
     mouth_width = np.linalg.norm(mouth[6] - mouth[0])
     result.expression = "smiling" if eye_distance and mouth_width / eye_distance > 0.95 else "neutral"
 
     if result.pose != "profile":  # in profile one eye is hidden by the head itself
         if _eyes_hidden_ratio(pixels, main) < EYES_HIDDEN_BELOW:
-            result.problems.append(Problem(
-                "eyes_hidden",
-                "The eyes are covered (sunglasses or shadow); the model would learn the covering as part of the face.",
-                LESSON_DATASET,
-            ))
+            result.problems.append(
+                Problem(
+                    "eyes_hidden",
+                    "The eyes are covered (sunglasses or shadow); the model would learn the covering as part of the face.",
+                    LESSON_DATASET,
+                )
+            )
         elif result.eyes < EYES_CLOSED_BELOW:
-            result.problems.append(Problem("eyes_closed", "The eyes are closed or nearly closed.", LESSON_DATASET))
+            result.problems.append(
+                Problem("eyes_closed", "The eyes are closed or nearly closed.", LESSON_DATASET)
+            )
     if result.sharpness < BLUR_BELOW:
-        result.problems.append(Problem("blurry", "The face is blurry (motion or focus); the model would learn the blur.", LESSON_DATASET))
+        result.problems.append(
+            Problem(
+                "blurry",
+                "The face is blurry (motion or focus); the model would learn the blur.",
+                LESSON_DATASET,
+            )
+        )
     problem = _filter_or_exposure(patch_rgb)
     if problem:
         result.problems.append(problem)
@@ -250,22 +290,69 @@ def check_set(photos: list[PhotoAnalysis]) -> SetReport:
     problems: list[Problem] = []
     n = len(accepted)
     if n < MIN_IMAGES:
-        problems.append(Problem("too_few", f"Only {n} usable photos: at least {MIN_IMAGES} are needed, {RECOMMENDED[0]}-{RECOMMENDED[1]} is best.", LESSON_DATASET))
+        problems.append(
+            Problem(
+                "too_few",
+                f"Only {n} usable photos: at least {MIN_IMAGES} are needed, {RECOMMENDED[0]}-{RECOMMENDED[1]} is best.",
+                LESSON_DATASET,
+            )
+        )
     elif n < RECOMMENDED[0]:
-        problems.append(Problem("few", f"{n} usable photos: {RECOMMENDED[0]}-{RECOMMENDED[1]} give the model more to learn from.", LESSON_DATASET, "warning"))
+        problems.append(
+            Problem(
+                "few",
+                f"{n} usable photos: {RECOMMENDED[0]}-{RECOMMENDED[1]} give the model more to learn from.",
+                LESSON_DATASET,
+                "warning",
+            )
+        )
     elif n > MAX_IMAGES:
-        problems.append(Problem("too_many", f"{n} photos: more than {MAX_IMAGES} adds training time, not likeness. Keep the best {RECOMMENDED[1]}.", LESSON_DATASET))
+        problems.append(
+            Problem(
+                "too_many",
+                f"{n} photos: more than {MAX_IMAGES} adds training time, not likeness. Keep the best {RECOMMENDED[1]}.",
+                LESSON_DATASET,
+            )
+        )
     elif n > RECOMMENDED[1]:
-        problems.append(Problem("many", f"{n} photos: {RECOMMENDED[0]}-{RECOMMENDED[1]} of the best are usually enough.", LESSON_DATASET, "warning"))
+        problems.append(
+            Problem(
+                "many",
+                f"{n} photos: {RECOMMENDED[0]}-{RECOMMENDED[1]} of the best are usually enough.",
+                LESSON_DATASET,
+                "warning",
+            )
+        )
     poses = Counter(p.pose for p in accepted)
     if n >= 3 and poses["front"] == n:
-        problems.append(Problem("same_angle", "Every photo faces the camera: add three-quarter and profile shots so the model learns the face from the side.", LESSON_DATASET, "warning"))
+        problems.append(
+            Problem(
+                "same_angle",
+                "Every photo faces the camera: add three-quarter and profile shots so the model learns the face from the side.",
+                LESSON_DATASET,
+                "warning",
+            )
+        )
     lights = Counter(p.lighting for p in accepted)
     if n >= 3 and len(lights) == 1:
-        problems.append(Problem("same_lighting", f"Every photo is in {next(iter(lights))}: vary the light so it is not learned as part of the face.", LESSON_DATASET, "warning"))
+        problems.append(
+            Problem(
+                "same_lighting",
+                f"Every photo is in {next(iter(lights))}: vary the light so it is not learned as part of the face.",
+                LESSON_DATASET,
+                "warning",
+            )
+        )
     expressions = Counter(p.expression for p in accepted)
     if n >= 5 and len(expressions) == 1:
-        problems.append(Problem("same_expression", "The expression never changes: add a few smiling and a few neutral shots.", LESSON_DATASET, "warning"))
+        problems.append(
+            Problem(
+                "same_expression",
+                "The expression never changes: add a few smiling and a few neutral shots.",
+                LESSON_DATASET,
+                "warning",
+            )
+        )
     return SetReport(photos=photos, problems=problems, summary=summary(accepted))
 
 
@@ -279,7 +366,13 @@ def _mark_near_duplicates(photos: list[PhotoAnalysis], imagehash) -> None:
         current = imagehash.hex_to_hash(photo.phash)
         twin = next((other for h, other in seen if current - h <= NEAR_DUPLICATE_WITHIN), None)
         if twin is not None:
-            photo.problems.append(Problem("near_duplicate", f"Almost the same picture as {twin.filename}; one of them is enough.", LESSON_DATASET))
+            photo.problems.append(
+                Problem(
+                    "near_duplicate",
+                    f"Almost the same picture as {twin.filename}; one of them is enough.",
+                    LESSON_DATASET,
+                )
+            )
         else:
             seen.append((current, photo))
 
@@ -294,7 +387,13 @@ def _mark_other_people(photos: list[PhotoAnalysis]) -> None:
     median = np.median(np.array([p.embedding for p in faced]), axis=0)
     for photo in faced:
         if faces.face_distance(np.array(photo.embedding), median) > SAME_PERSON_WITHIN:
-            photo.problems.append(Problem("different_person", "This looks like a different person from the rest of the set; use one person only.", LESSON_DATASET))
+            photo.problems.append(
+                Problem(
+                    "different_person",
+                    "This looks like a different person from the rest of the set; use one person only.",
+                    LESSON_DATASET,
+                )
+            )
 
 
 def summary(accepted: list[PhotoAnalysis]) -> str:

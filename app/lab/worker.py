@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.trainer import faults, jobs
-from app.trainer.models import TrainingJob
+from app.lab import job_store
+from app.lab.models import TrainingJob
+from app.trainer import faults
 
 log = logging.getLogger("loraface.worker")
 
@@ -38,7 +39,7 @@ def new_worker_id() -> str:
 
 def explain_failure(exc: BaseException, config: dict[str, Any]) -> str:
     """One line the learner can act on, for every way a run can fail."""
-    from app.trainer.lora import BaseModelError, NonFiniteLoss, OutOfMemory, TrainingError
+    from app.trainer.errors import BaseModelError, NonFiniteLoss, OutOfMemory, TrainingError
 
     if isinstance(exc, BaseModelError):
         return f"The base model could not be loaded: {exc}. An operator needs to fix LORAFACE_BASE_MODEL."
@@ -65,7 +66,7 @@ class _Reporter(threading.Thread):
         self,
         *,
         sessions: sessionmaker[Session],
-        claim: jobs.Claim,
+        claim: job_store.Claim,
         lease_seconds: float,
         interval: float,
         losses: list[list[float]],
@@ -118,7 +119,7 @@ class _Reporter(threading.Thread):
             self._dirty = False
         with self.sessions() as db:
             try:
-                cancel = jobs.report(
+                cancel = job_store.report(
                     db=db,
                     claim=self.claim,
                     lease_seconds=self.lease_seconds,
@@ -127,7 +128,7 @@ class _Reporter(threading.Thread):
                     resumed_from_step=resumed,
                 )
                 db.commit()
-            except jobs.LostLease:
+            except job_store.LostLease:
                 db.rollback()
                 self.lease_lost.set()
                 return
@@ -157,7 +158,7 @@ class Worker:
         sessions: sessionmaker[Session],
         settings: Settings,
         worker_id: str | None = None,
-        lease_seconds: float = jobs.LEASE_SECONDS,
+        lease_seconds: float = job_store.LEASE_SECONDS,
         poll_seconds: float = 1.0,
         report_seconds: float = 0.3,
         device: str | None = None,
@@ -204,20 +205,20 @@ class Worker:
 
     def _nothing_left(self) -> bool:
         with self.sessions() as db:
-            return jobs.unfinished_count(db=db) == 0
+            return job_store.unfinished_count(db=db) == 0
 
-    def claim(self) -> jobs.Claim | None:
+    def claim(self) -> job_store.Claim | None:
         """Requeue jobs of dead workers, then take the next one."""
         with self.sessions() as db:
-            for job_id, status in jobs.requeue_expired(db=db):
+            for job_id, status in job_store.requeue_expired(db=db):
                 log.warning("job %s lost its worker: now %s", job_id, status.value)
             db.commit()
-            claim = jobs.claim_next(db=db, worker_id=self.worker_id, lease_seconds=self.lease_seconds)
+            claim = job_store.claim_next(db=db, worker_id=self.worker_id, lease_seconds=self.lease_seconds)
         if claim:
             log.info("worker %s claimed job %s (attempt %s)", self.worker_id, claim.job_id, claim.attempt)
         return claim
 
-    def run_claimed(self, claim: jobs.Claim, *, should_abort: Callable[[], bool] | None = None) -> None:
+    def run_claimed(self, claim: job_store.Claim, *, should_abort: Callable[[], bool] | None = None) -> None:
         """Train one claimed job to its end: succeeded, failed, cancelled, or handed back.
         should_abort: the task queue's abort flag, when the job came through one."""
         with self.sessions() as db:
@@ -245,7 +246,7 @@ class Worker:
         reporter.stop()
         self._write(
             claim,
-            lambda db: jobs.finish_succeeded(
+            lambda db: job_store.finish_succeeded(
                 db=db,
                 claim=claim,
                 name=outcome.config.name,
@@ -277,7 +278,7 @@ class Worker:
     def _train(
         self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter, should_abort=None
     ):
-        from app.trainer.lora import TrainConfig
+        from app.trainer.config import TrainConfig
         from app.trainer.pipeline import run_training
 
         cfg = TrainConfig.from_dict(config)
@@ -288,7 +289,7 @@ class Worker:
             faults.reach("recording_epoch")
             written = self._write(
                 claim,
-                lambda db: jobs.record_epoch(
+                lambda db: job_store.record_epoch(
                     db=db,
                     claim=claim,
                     epoch=result.epoch,
@@ -301,7 +302,7 @@ class Worker:
             )
             if not written:
                 reporter.lease_lost.set()
-                raise jobs.LostLease(f"job {claim.job_id} attempt {claim.attempt} lost its lease")
+                raise job_store.LostLease(f"job {claim.job_id} attempt {claim.attempt} lost its lease")
 
         return run_training(
             cfg=cfg,
@@ -319,7 +320,7 @@ class Worker:
             device=self.device,
         )
 
-    def _confirm_lease(self, claim: jobs.Claim, reporter: "_Reporter") -> None:
+    def _confirm_lease(self, claim: job_store.Claim, reporter: "_Reporter") -> None:
         """Before shared files change (a checkpoint swap, an epoch's export, the final copies):
         renew the lease now, in this thread, and stop if the job went to another attempt. The
         reporter notices too, but up to a tick later; a worker waking from a freeze could
@@ -329,7 +330,7 @@ class Worker:
         except Exception:  # a database hiccup is not a lost job: the fenced writes still decide
             log.exception("job %s: lease check before a file write failed", claim.job_id)
         if reporter.lease_lost.is_set():
-            raise jobs.LostLease(f"job {claim.job_id} attempt {claim.attempt} lost its lease")
+            raise job_store.LostLease(f"job {claim.job_id} attempt {claim.attempt} lost its lease")
 
     def _prepare_images(self, images: list[dict[str, Any]], folder: Path, resolution: int):
         """The job's crops at the training resolution (resized copies when the dataset's differ)."""
@@ -364,9 +365,9 @@ class Worker:
         return prepared
 
     def _record_ending(self, claim, exc: BaseException, config, reporter: _Reporter, out_dir: Path) -> None:
-        from app.trainer.lora import TrainingCancelled
+        from app.trainer.errors import TrainingCancelled
 
-        if reporter.lease_lost.is_set() or isinstance(exc, jobs.LostLease):
+        if reporter.lease_lost.is_set() or isinstance(exc, job_store.LostLease):
             log.warning(
                 "job %s attempt %s lost its lease; stopping without writing", claim.job_id, claim.attempt
             )
@@ -374,10 +375,10 @@ class Worker:
             return
         if isinstance(exc, TrainingCancelled):
             if self.stop_event.is_set() and not reporter.cancel_requested.is_set():
-                self._write(claim, lambda db: jobs.release(db=db, claim=claim))
+                self._write(claim, lambda db: job_store.release(db=db, claim=claim))
                 log.info("job %s handed back to the queue (worker stopping)", claim.job_id)
             else:
-                self._write(claim, lambda db: jobs.finish_cancelled(db=db, claim=claim))
+                self._write(claim, lambda db: job_store.finish_cancelled(db=db, claim=claim))
             return
         message = explain_failure(exc, config)
         if message.startswith("Training stopped unexpectedly"):
@@ -385,21 +386,21 @@ class Worker:
         else:
             log.info("job %s failed: %s", claim.job_id, message)
         reporter.flush()  # keep the last step and loss the learner saw
-        self._write(claim, lambda db: jobs.finish_failed(db=db, claim=claim, error=message))
+        self._write(claim, lambda db: job_store.finish_failed(db=db, claim=claim, error=message))
 
-    def _write(self, claim: jobs.Claim, change) -> bool:
+    def _write(self, claim: job_store.Claim, change) -> bool:
         """One fenced write in its own transaction; False (and a log line) when it was refused."""
         with self.sessions() as db:
             try:
                 change(db)
                 db.commit()
-            except jobs.LostLease:
+            except job_store.LostLease:
                 db.rollback()
                 log.warning("job %s attempt %s: late write refused", claim.job_id, claim.attempt)
                 return False
         return True
 
-    def _forget_if_deleted(self, claim: jobs.Claim, out_dir: Path) -> None:
+    def _forget_if_deleted(self, claim: job_store.Claim, out_dir: Path) -> None:
         """When the learner erased their account mid-run, remove what this attempt wrote."""
         with self.sessions() as db:
             if db.get(TrainingJob, claim.job_id) is None:
@@ -412,7 +413,7 @@ class Worker:
 
     def delivered_through_procrastinate(self, **options):
         """This worker fed by procrastinate deliveries (PostgreSQL) instead of polling."""
-        from app.trainer.queue import ProcrastinateWorker
+        from app.lab.queue import ProcrastinateWorker
 
         self._delivered = ProcrastinateWorker(
             worker=self, sessions=self.sessions, database_url=self.settings.database_url, **options
@@ -460,7 +461,7 @@ def run_worker_process(
     after_job: Callable[[Session, int], None] | None = None,
 ) -> int:
     """`loraface worker`: the loop as a process; SIGTERM/SIGINT hand the running job back.
-    On PostgreSQL jobs arrive through procrastinate (see app.trainer.queue), else by polling."""
+    On PostgreSQL jobs arrive through procrastinate (see app.lab.queue), else by polling."""
     import signal
 
     from app.db import make_engine, make_sessionmaker

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.trainer.datasets import captions, checks, crops, ingest
-from app.trainer.datasets.checks import LESSON_DATASET, LESSON_PREPARING, PhotoAnalysis, Problem, SetReport
+from app.trainer.photos import captions, checks, crops, ingest
+from app.trainer.photos.checks import LESSON_DATASET, LESSON_PREPARING, PhotoAnalysis, Problem, SetReport
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 
@@ -28,7 +28,11 @@ class PreparedImage:
 
 def photo_files(folder: Path) -> list[Path]:
     """Photo files directly inside folder (by suffix; contents are checked later), by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def analyze(images: list[ingest.CleanImage], *, base: str, workers: int | None = None) -> list[PhotoAnalysis]:
@@ -48,11 +52,18 @@ def _read(path: Path, encode: bool) -> ingest.CleanImage | PhotoAnalysis:
     try:
         return ingest.clean(ingest.UploadFile(path.name, path.read_bytes()), encode=encode)
     except ingest.RejectedUpload as error:
-        return PhotoAnalysis(filename=path.name, size=(0, 0), problems=[Problem("unreadable", error.message, LESSON_DATASET)])
+        return PhotoAnalysis(
+            filename=path.name, size=(0, 0), problems=[Problem("unreadable", error.message, LESSON_DATASET)]
+        )
 
 
 def check_files(
-    paths: list[Path], *, base: str, encode: bool = False, workers: int | None = None, resolution: int | None = None
+    paths: list[Path],
+    *,
+    base: str,
+    encode: bool = False,
+    workers: int | None = None,
+    resolution: int | None = None,
 ) -> tuple[dict[str, ingest.CleanImage], SetReport]:
     """Read and check photo files; unreadable ones become rejected entries, not errors."""
     workers = workers or min(4, os.cpu_count() or 1)
@@ -61,7 +72,9 @@ def check_files(
         read = _read(path, encode)
         if isinstance(read, PhotoAnalysis):
             return None, read
-        return read, checks.analyze_photo(read.image, filename=read.filename, base=base, resolution=resolution)
+        return read, checks.analyze_photo(
+            read.image, filename=read.filename, base=base, resolution=resolution
+        )
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         results = list(pool.map(one, paths))
@@ -79,16 +92,22 @@ def crop_and_caption(
     nudge: crops.Nudge = crops.Nudge(),
 ) -> tuple[crops.CropBox, str]:
     """Where to crop this photo and its default caption; adds an upscaling warning if needed."""
-    box = crops.crop_box(analysis.size, resolution=resolution, face_box=analysis.box, face_center=analysis.center, nudge=nudge)
+    box = crops.crop_box(
+        analysis.size, resolution=resolution, face_box=analysis.box, face_center=analysis.center, nudge=nudge
+    )
     analysis.problems = [p for p in analysis.problems if p.code != "crop_upscaled"]
     if box.upscaled_too_much:
-        analysis.problems.append(Problem(
-            "crop_upscaled",
-            f"The face crop is {box.side} px and gets enlarged {box.upscale:.1f}x to {resolution} px: expect softness. A closer or larger photo is better.",
-            LESSON_PREPARING,
-            "warning",
-        ))
-    caption = captions.default_caption(trigger, class_word, captions.variable_parts(lighting=analysis.lighting, pose=analysis.pose))
+        analysis.problems.append(
+            Problem(
+                "crop_upscaled",
+                f"The face crop is {box.side} px and gets enlarged {box.upscale:.1f}x to {resolution} px: expect softness. A closer or larger photo is better.",
+                LESSON_PREPARING,
+                "warning",
+            )
+        )
+    caption = captions.default_caption(
+        trigger, class_word, captions.variable_parts(lighting=analysis.lighting, pose=analysis.pose)
+    )
     return box, caption
 
 
@@ -114,12 +133,20 @@ def prepare(
         image = cleaned.get(analysis.filename)
         if image is None or not (analysis.accepted or keep_rejected):
             continue
-        box, caption = crop_and_caption(image, analysis, resolution=resolution, trigger=trigger, class_word=class_word)
+        box, caption = crop_and_caption(
+            image, analysis, resolution=resolution, trigger=trigger, class_word=class_word
+        )
         target = out / f"{i:03d}_{Path(analysis.filename).stem}.png"
         crops.cut(image.image, box).save(target)
         width, height = analysis.size
-        prepared.append(PreparedImage(
-            path=target, caption=caption, original_size=(height, width), crop_top_left=(box.top, box.left),
-            crop_size=box.side, source=by_name.get(analysis.filename, target),
-        ))
+        prepared.append(
+            PreparedImage(
+                path=target,
+                caption=caption,
+                original_size=(height, width),
+                crop_top_left=(box.top, box.left),
+                crop_size=box.side,
+                source=by_name.get(analysis.filename, target),
+            )
+        )
     return prepared, report

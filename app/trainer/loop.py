@@ -1,0 +1,269 @@
+"""The LoRA training loop over pre-encoded examples, on adapters added by app.trainer.lora.
+
+Read it top to bottom: the config, lesson 6's arithmetic, encode once, then `train`, one loop
+in a fixed order (lr, noise, forward, loss, backward, clip, step, log, checkpoint, sample)."""
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.trainer import checkpoints, faults
+from app.trainer.config import TrainConfig, get_lr, plan, validate
+from app.trainer.encoding import Example, encode_ids, text_encoders
+from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled
+from app.trainer.lora import adapted_models, add_lora, add_text_lora
+from app.trainer.optimizers import make_optimizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    step: int  # optimizer steps done
+    total_steps: int
+    epoch: int  # the epoch this step belongs to (1-based)
+    total_epochs: int
+    loss: float  # this step's loss
+    lr: float  # this step's learning rate
+    images_per_second: float  # over the current epoch
+    eta_seconds: float
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    step: int
+    lora_path: Path  # diffusers-format LoRA of this epoch (loads with load_lora_weights)
+    kohya_path: Path  # kohya/webui-format file of this epoch
+    sample_paths: list[Path]  # sample image(s) of this epoch at the fixed seed
+    loss: float  # mean loss over the epoch
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    final_loss: float
+    losses: list[float] = field(default_factory=list)
+
+
+def _snr(alphas_cumprod, timesteps):
+    alpha = alphas_cumprod[timesteps]
+    return alpha / (1 - alpha)
+
+
+def _epoch_order(cfg: TrainConfig, num_items: int, epoch: int) -> list[int]:
+    """The shuffled order of one epoch; it depends only on (seed, epoch), so a resumed run
+    sees exactly the batches the first run would have."""
+    import torch
+
+    generator = torch.Generator().manual_seed(cfg.seed + 7919 * epoch)
+    return torch.randperm(num_items, generator=generator).tolist()
+
+
+# ---- the loop ----
+
+
+def train(
+    cfg: TrainConfig,
+    pipe,
+    examples: list[Example],
+    *,
+    out_dir: Path,
+    device,
+    on_progress: Callable[[TrainProgress], None] = lambda p: None,
+    on_epoch_end: Callable[[int, int, float], None] = lambda epoch, step, loss: None,
+    should_cancel: Callable[[], bool] = lambda: False,
+    before_write: Callable[[], None] = lambda: None,
+    resume: bool = True,
+) -> TrainResult:
+    """Train LoRA adapters on pre-encoded examples. Never mutates cfg; knows no HTTP or database.
+    before_write runs before each checkpoint replaces the last one; it raises to stop the run
+    (a worker uses it to confirm it still owns the job before touching shared files)."""
+    import torch
+    import torch.nn.functional as F
+    from diffusers import DDPMScheduler
+
+    validate(cfg)
+    device = torch.device(device)
+    on_cuda = device.type == "cuda"
+    unet = pipe.unet
+    # bf16 weights + autocast on GPU (half the memory traffic of fp32 weights); exact fp32 on CPU.
+    unet.to(device, dtype=torch.bfloat16 if on_cuda else torch.float32)
+    if cfg.channels_last:
+        unet.to(memory_format=torch.channels_last)
+    text_params = []
+    # peft draws the initial A matrices from the global RNG: seed it (in a fork, leaving the
+    # caller's RNG alone) so the same seed gives the same run.
+    with torch.random.fork_rng(devices=[device.index or torch.cuda.current_device()] if on_cuda else []):
+        torch.manual_seed(cfg.seed)
+        unet_params = add_lora(unet, cfg)
+        if cfg.train_text_encoder:
+            for encoder in text_encoders(pipe):
+                encoder.to(device, dtype=torch.bfloat16 if on_cuda else torch.float32)
+            text_params = add_text_lora(pipe, cfg)
+    models = adapted_models(pipe, cfg)
+    if cfg.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+        if cfg.train_text_encoder:
+            for encoder in text_encoders(pipe):
+                encoder.gradient_checkpointing_enable()
+    params = unet_params + text_params
+    optimizer = make_optimizer(cfg, unet_params, text_params, device)
+    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    alphas_cumprod = noise_scheduler.alphas_cumprod.to(device)
+    prediction_type = noise_scheduler.config.prediction_type
+    scaling = pipe.vae.config.scaling_factor
+
+    num_images = len(examples)
+    per_epoch, steps_total, epochs_total = plan(cfg, num_images)
+    items = [i for i in range(num_images) for _ in range(cfg.repeats)]
+    start_step, losses = 0, []
+    if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
+        start_step, losses = checkpoints.load(checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg)
+    forward = torch.compile(unet) if cfg.compile_unet else unet
+    log.info(
+        "training: %d images x %d repeats / batch %d = %d steps per epoch, %d epochs, %d steps%s",
+        num_images,
+        cfg.repeats,
+        cfg.batch_size,
+        per_epoch,
+        epochs_total,
+        steps_total,
+        f", resuming at step {start_step}" if start_step else "",
+    )
+
+    def finish_epoch(step: int) -> None:
+        """Hand the finished epoch to on_epoch_end (export, samples), then mark it done in the
+        checkpoint. A crash between the two redoes only the hand-over on resume, from the same
+        weights, so no epoch is ever skipped."""
+        epoch, pos = divmod(step - 1, per_epoch)
+        epoch_losses = losses[step - pos - 1 : step]
+        for model in models.values():
+            model.eval()
+        on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
+        for model in models.values():
+            model.train()
+        (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).touch()
+
+    if start_step and not (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).exists():
+        finish_epoch(start_step)
+    for model in models.values():
+        model.train()
+    pending = None  # (step, epoch, lr, loss tensor): read one step late so the GPU never waits on us
+    epoch_start, epoch_images, order = time.perf_counter(), 0, []
+
+    def report(step: int, epoch: int, lr: float, loss_tensor) -> None:
+        loss = loss_tensor.item()  # a sync point, but the next step is already queued on the GPU
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(
+                f"the loss became {loss} at step {step + 1}: lower the learning rate (now {cfg.learning_rate:g})"
+            )
+        losses.append(loss)
+        elapsed = time.perf_counter() - epoch_start
+        ips = epoch_images / elapsed if elapsed > 0 else 0.0
+        on_progress(
+            TrainProgress(
+                step=step + 1,
+                total_steps=steps_total,
+                epoch=epoch + 1,
+                total_epochs=epochs_total,
+                loss=loss,
+                lr=lr,
+                images_per_second=ips,
+                eta_seconds=(steps_total - step - 1) * cfg.batch_size / ips if ips else 0.0,
+            )
+        )
+
+    for step in range(start_step, steps_total):
+        if should_cancel():
+            raise TrainingCancelled()
+        epoch, pos = divmod(step, per_epoch)
+        if pos == 0 or not order:
+            order = [items[i] for i in _epoch_order(cfg, len(items), epoch)]
+        batch = [examples[i] for i in order[pos * cfg.batch_size : (pos + 1) * cfg.batch_size]]
+
+        # learning rate
+        lr = get_lr(cfg, step, steps_total)
+        for group in optimizer.param_groups:
+            group["lr"] = get_lr(cfg, step, steps_total, group["base_lr"])
+
+        # noise: one generator per step, so step k draws the same numbers in every run (and on resume)
+        gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step)
+        mean = torch.cat([e.latent_mean for e in batch]).to(device)
+        std = torch.cat([e.latent_std for e in batch]).to(device)
+        latents = (mean + std * torch.randn(mean.shape, generator=gen, device=device)) * scaling
+        noise = torch.randn(latents.shape, generator=gen, device=device)
+        if cfg.noise_offset:
+            offset = torch.randn((latents.shape[0], latents.shape[1], 1, 1), generator=gen, device=device)
+            noise = noise + cfg.noise_offset * offset
+        timesteps = torch.randint(
+            0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=gen, device=device
+        )
+        noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+        if cfg.channels_last:
+            noisy = noisy.contiguous(memory_format=torch.channels_last)
+
+        try:
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
+                # conditioning: cached embeddings, or the text encoders (with their adapters) every step
+                if cfg.train_text_encoder:
+                    ids = tuple(torch.cat(parts) for parts in zip(*(e.input_ids for e in batch), strict=True))
+                    prompt_embeds, pooled = encode_ids(pipe, ids, device)
+                else:
+                    prompt_embeds = torch.cat([e.prompt_embeds for e in batch])
+                    pooled = (
+                        torch.cat([e.pooled_embeds for e in batch]) if batch[0].time_ids is not None else None
+                    )
+                added = None
+                if batch[0].time_ids is not None:  # SDXL: pooled text + crop micro-conditioning
+                    added = {"text_embeds": pooled, "time_ids": torch.cat([e.time_ids for e in batch])}
+
+                # forward
+                pred = forward(noisy, timesteps, prompt_embeds, added_cond_kwargs=added).sample
+            if prediction_type == "epsilon":
+                target = noise
+            else:
+                target = noise_scheduler.get_velocity(latents, noise, timesteps)
+            per_sample = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+            if cfg.min_snr_gamma:
+                # min-SNR: down-weight the easy, low-noise timesteps that otherwise dominate the gradient
+                snr = _snr(alphas_cumprod, timesteps)
+                weight = torch.clamp(snr, max=cfg.min_snr_gamma) / (
+                    snr if prediction_type == "epsilon" else snr + 1
+                )
+                per_sample = per_sample * weight
+            loss = per_sample.mean()
+
+            # backward, clip, step
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            faults.reach("step")
+        except torch.OutOfMemoryError as exc:
+            raise OutOfMemory(
+                f"the GPU ran out of memory (batch {cfg.batch_size}, {cfg.resolution}px, rank {cfg.rank}): "
+                "lower the batch size, the resolution or the rank, or turn on gradient checkpointing"
+            ) from exc
+
+        # log (the previous step's loss: reading this one now would stall the GPU)
+        epoch_images += len(batch)
+        if pending:
+            report(*pending)
+        pending = (step, epoch, lr, loss.detach())
+
+        # checkpoint and sample at the end of each epoch
+        if pos == per_epoch - 1 or step == steps_total - 1:
+            report(*pending)
+            pending = None
+            before_write()
+            checkpoints.save(checkpoints.checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg)
+            finish_epoch(step + 1)
+            epoch_start, epoch_images = time.perf_counter(), 0
+
+    for model in models.values():
+        model.eval()
+    return TrainResult(steps=steps_total, final_loss=losses[-1] if losses else float("nan"), losses=losses)
