@@ -31,12 +31,11 @@ def api_lesson(lesson: UnlockedLesson, db: DbSession, user: CurrentUser):
 
 
 @router.get("/api/lessons/{number}/check", response_model=CheckOut)
-def api_check(lesson: UnlockedLesson, db: DbSession):
-    questions = quiz_service.list_questions(db=db, lesson_number=lesson.number)
+def api_check(lesson: UnlockedLesson, db: DbSession, user: CurrentUser):
+    questions, orders = service.check_for(db=db, user_id=user.id, number=lesson.number)
     pass_mark = quiz_service.get_pass_mark(db=db, lesson_number=lesson.number)
-    return CheckOut(
-        lesson=lesson.number, pass_mark=pass_mark, questions=[QuestionOut.of(q) for q in questions]
-    )
+    shown = [QuestionOut.of(q, choices=orders[q.id]) for q in questions]
+    return CheckOut(lesson=lesson.number, pass_mark=pass_mark, questions=shown)
 
 
 @router.post("/api/lessons/{number}/check", response_model=AttemptOut)
@@ -71,11 +70,13 @@ def _lesson_context(
 ) -> dict:
     if passed is None:
         passed = service.passed_numbers(db=db, user_id=user.id)
+    questions, orders = service.check_for(db=db, user_id=user.id, number=lesson.number)
     return {
         "lesson": lesson,
         "nodes": service.nodes(db=db, user_id=user.id, passed=passed),
         "progress": service.progress_of(passed),
-        "questions": quiz_service.list_questions(db=db, lesson_number=lesson.number),
+        "questions": questions,
+        "orders": orders,
         "pass_mark": quiz_service.get_pass_mark(db=db, lesson_number=lesson.number),
         "summary": quiz_service.attempt_summary(db=db, user_id=user.id, lesson_number=lesson.number),
         "attempt": attempt,

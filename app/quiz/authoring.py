@@ -76,6 +76,7 @@ def _content(question: Question) -> tuple:
         question.title,
         question.prompt,
         question.general_feedback,
+        question.fixed_order,
         tuple((c.text, c.image_path, round(c.weight, 6), c.feedback) for c in question.choices),
     )
 
@@ -112,6 +113,7 @@ def update_question(
     question.title = spec.title
     question.prompt = spec.prompt
     question.general_feedback = spec.general_feedback
+    question.fixed_order = spec.fixed_order
     kept: list[Choice] = []
     for position, (cid, row) in enumerate(zip(choice_ids, spec.choices, strict=True), start=1):
         choice = existing[cid] if cid is not None else Choice()

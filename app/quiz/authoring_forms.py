@@ -45,6 +45,7 @@ class QuestionForm:
     title: str = ""
     prompt: str = ""
     general_feedback: str = ""
+    fixed_order: bool = False  # learners see the choices as written, not shuffled
     rows: list[Row] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # pictures that could not be stored
 
@@ -80,6 +81,7 @@ def form_of(question: Question) -> QuestionForm:
         title=question.title,
         prompt=question.prompt,
         general_feedback=question.general_feedback,
+        fixed_order=question.fixed_order,
         rows=rows,
     )
 
@@ -96,6 +98,7 @@ def read_form(form: FormData, kind: QuestionKind, *, data_dir: Path) -> Question
         title=_text(form, "title", 200),
         prompt=_text(form, "prompt"),
         general_feedback=_text(form, "general_feedback"),
+        fixed_order=bool(form.get("fixed_order")),
     )
     right_key = _text(form, "right")
     for key in form.getlist("row")[:MAX_ROWS]:
@@ -159,6 +162,7 @@ def to_spec(state: QuestionForm) -> tuple[QuestionSpec, list[int | None]]:
         prompt=state.prompt,
         title=state.title,
         general_feedback=state.general_feedback,
+        fixed_order=state.fixed_order,
         choices=choices,
     )
     return spec, [r.id for r in rows]

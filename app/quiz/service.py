@@ -1,5 +1,7 @@
 """The quiz engine: questions per lesson, validation, grading and recorded attempts."""
 
+import hashlib
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -40,6 +42,7 @@ class QuestionSpec:
     choices: list[ChoiceSpec] = field(default_factory=list)
     title: str = ""
     general_feedback: str = ""
+    fixed_order: bool = False  # keep the choices in the written order instead of shuffling
 
 
 # ---- questions ----
@@ -87,6 +90,7 @@ def create_question(
         title=spec.title,
         prompt=spec.prompt,
         general_feedback=spec.general_feedback,
+        fixed_order=spec.fixed_order,
         choices=[
             Choice(position=i, text=c.text, weight=c.weight, feedback=c.feedback, image_path=c.image_path)
             for i, c in enumerate(spec.choices, start=1)
@@ -114,9 +118,10 @@ def count_all_questions(*, db: Session, lesson_number: int) -> int:
     return db.scalar(select(func.count(Question.id)).where(Question.lesson_number == lesson_number)) or 0
 
 
-def snapshot(question: Question) -> dict:
-    """The question exactly as asked, kept with every answer to it."""
+def snapshot(question: Question, shown: list[Choice] | None = None) -> dict:
+    """The question exactly as asked (choices in the order shown), kept with every answer to it."""
     return {
+        "shown_order": [c.id for c in (shown or question.choices)],
         "kind": question.kind.value,
         "title": question.title,
         "prompt": question.prompt,
@@ -132,6 +137,37 @@ def snapshot(question: Question) -> dict:
             for c in question.choices
         ],
     }
+
+
+# ---- choice order ----
+
+
+def order_key(*, db: Session, user_id: int, lesson_number: int) -> str:
+    """What the next attempt's shuffle is drawn from: the user, the lesson and how many attempts
+    came before, so a reload shows the same order and every new attempt a new one."""
+    done = db.scalar(
+        select(func.count(Attempt.id)).where(
+            Attempt.user_id == user_id, Attempt.lesson_number == lesson_number
+        )
+    )
+    return f"{user_id}:{lesson_number}:{done or 0}"
+
+
+def shown_choices(question: Question, *, key: str) -> list[Choice]:
+    """The question's choices in the order this attempt shows them.
+
+    True/false keeps True first and an author may fix the order; others are shuffled."""
+    choices = list(question.choices)
+    if question.fixed_order or question.kind == QuestionKind.true_false:
+        return choices
+    seed = hashlib.sha256(f"{key}:{question.id}".encode()).digest()
+    random.Random(seed).shuffle(choices)
+    return choices
+
+
+def shown_orders(questions: Iterable[Question], *, key: str) -> dict[int, list[Choice]]:
+    """Each question's choices as this attempt shows them, by question id."""
+    return {q.id: shown_choices(q, key=key) for q in questions}
 
 
 # ---- pass marks ----
@@ -203,11 +239,15 @@ def _check_answers(questions: list[Question], answers: Mapping[int, list[int]]) 
 
 
 def grade(*, db: Session, user_id: int, lesson_number: int, answers: Mapping[int, list[int]]) -> Attempt:
-    """Grade and record an attempt at a lesson's check; unanswered questions score zero."""
+    """Grade and record an attempt at a lesson's check; unanswered questions score zero.
+
+    Grading goes by choice id, so the shuffled order never changes a score; the order the
+    learner saw is kept in each answer's snapshot."""
     questions = list_questions(db=db, lesson_number=lesson_number)
     if not questions:
         raise NoQuestions(f"Lesson {lesson_number}'s check has no questions yet.")
     _check_answers(questions, answers)
+    orders = shown_orders(questions, key=order_key(db=db, user_id=user_id, lesson_number=lesson_number))
     pass_mark = get_pass_mark(db=db, lesson_number=lesson_number)
     rows = []
     for question in questions:
@@ -221,7 +261,7 @@ def grade(*, db: Session, user_id: int, lesson_number: int, answers: Mapping[int
                 score=score,
                 correct=correct,
                 feedback=feedback_for(question, chosen),
-                snapshot=snapshot(question),
+                snapshot=snapshot(question, orders[question.id]),
             )
         )
     total = sum(r.score for r in rows) / len(rows)
