@@ -1,12 +1,14 @@
 """The course: node map, lesson pages with their checks, glossary, articles, and the JSON API."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from app.auth.dependencies import CurrentUser, DbSession, OptionalUser
-from app.lessons import catalog, service
-from app.lessons.dependencies import FormAnswers, UnlockedLesson
+from app.lessons import catalog, service, tools
+from app.lessons.dependencies import FormAnswers, KnownTool, UnlockedLesson
 from app.lessons.exceptions import ArticleNotFound, LessonLocked
-from app.lessons.schemas import LessonOut, LessonSummaryOut, ProgressOut, TermOut
+from app.lessons.schemas import LessonOut, LessonSummaryOut, ProgressOut, TermOut, TokenizeOut
 from app.quiz import service as quiz_service
 from app.quiz.models import Attempt
 from app.quiz.schemas import AttemptOut, CheckIn, CheckOut, QuestionOut
@@ -55,7 +57,24 @@ def api_glossary(q: str = ""):
     return [TermOut.of(t) for t in catalog.search_glossary(q)]
 
 
+@router.get("/api/tokenize", response_model=TokenizeOut)
+def api_tokenize(
+    text: Annotated[str, Query(max_length=200)], base: Annotated[str, Query(max_length=10)] = "sdxl"
+):
+    return TokenizeOut.of(tools.tokenize(text=text, base=base))
+
+
 # ---- pages ----
+
+
+@router.get("/lessons/tools/{name}")
+def tool_page(request: Request, name: KnownTool):
+    """A lesson tool on its own page (the no-JavaScript path), or just its result for htmx."""
+    run = tools.run_tool(name, dict(request.query_params))
+    context = {"tool": name, "run": run, "lesson": catalog.lesson(tools.TOOL_LESSONS[name])}
+    return render(
+        request, "lessons/tool.html", context, block="result", status_code=422 if run.error else 200
+    )
 
 
 @router.get("/lessons")
@@ -73,6 +92,12 @@ def _lesson_context(
     questions, orders = service.check_for(db=db, user_id=user.id, number=lesson.number)
     return {
         "lesson": lesson,
+        # the trigger checker waits for a trigger: loading a tokenizer for an empty box is waste
+        "tools": {
+            name: tools.run_tool(name, {}, compute=name != "trigger")
+            for kind, name in lesson.parts
+            if kind == "tool"
+        },
         "nodes": service.nodes(db=db, user_id=user.id, passed=passed),
         "progress": service.progress_of(passed),
         "questions": questions,
