@@ -120,10 +120,19 @@ class ImportErrorOut(BaseModel):
     message: str
 
 
+class SkippedOut(BaseModel):
+    line: int
+    kind: str = Field(description="essay, numerical, matching or short answer")
+    title: str
+
+
 class ImportOut(BaseModel):
     lesson: int
     imported: int
     question_ids: list[int]
+    skipped: list[SkippedOut] = Field(
+        default_factory=list, description="questions of kinds we lack, left out (skip_unsupported=true)"
+    )
 
 
 class WrongAnswerOut(BaseModel):

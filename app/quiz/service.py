@@ -21,6 +21,12 @@ from app.quiz.models import (
 
 WEIGHT_TOLERANCE = 0.005  # GIFT weights are percentages such as 33.33333
 ONE_ANSWER_KINDS = {QuestionKind.single, QuestionKind.true_false, QuestionKind.image_choice}
+FULL_MARKS = 1.0 - WEIGHT_TOLERANCE  # a one-answer choice at or above this is the right answer
+
+
+def is_full_marks(weight: float) -> bool:
+    """A one-answer question's right choice earns all its marks; others may earn partial credit."""
+    return weight >= FULL_MARKS
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,10 @@ def validate_question(spec: QuestionSpec) -> None:
     if not right:
         raise InvalidQuestion("Mark at least one choice as right.")
     if spec.kind in ONE_ANSWER_KINDS:
-        if len(right) != 1:
-            raise InvalidQuestion(f"A {spec.kind.value} question has exactly one right choice.")
+        if len([c for c in spec.choices if is_full_marks(c.weight)]) != 1:
+            raise InvalidQuestion(f"A {spec.kind.value} question has exactly one right choice (100%).")
+        if spec.kind == QuestionKind.true_false and len(right) != 1:
+            raise InvalidQuestion("A true/false question gives no partial credit.")
     elif abs(sum(c.weight for c in right) - 1.0) > WEIGHT_TOLERANCE:
         raise InvalidQuestion("The weights of the right choices of a multiple question add up to 100%.")
     if spec.kind == QuestionKind.true_false and sorted(c.text.lower() for c in spec.choices) != [
@@ -203,10 +211,10 @@ def score_answer(question: Question, chosen_ids: Iterable[int]) -> tuple[float, 
     chosen = set(chosen_ids)
     if not chosen:
         return 0.0, False
-    right = {c.id for c in question.choices if c.weight > 0}
     if question.kind in ONE_ANSWER_KINDS:
         choice = next(c for c in question.choices if c.id in chosen)
-        return max(choice.weight, 0.0), choice.id in right
+        return max(choice.weight, 0.0), is_full_marks(choice.weight)  # partial credit is not "right"
+    right = {c.id for c in question.choices if c.weight > 0}
     share = 1.0 / len(right)
     total = sum(c.weight if c.weight != 0 else -share for c in question.choices if c.id in chosen)
     score = min(max(total, 0.0), 1.0)
@@ -280,7 +288,9 @@ def grade(*, db: Session, user_id: int, lesson_number: int, answers: Mapping[int
 
 
 def right_answers(question: Question) -> list[int]:
-    """The ids of the choices that earn marks (for builders and instructor previews)."""
+    """The ids of the choices that earn full marks (for builders and instructor previews)."""
+    if question.kind in ONE_ANSWER_KINDS:
+        return [c.id for c in question.choices if is_full_marks(c.weight)]
     return [c.id for c in question.choices if c.weight > 0]
 
 
