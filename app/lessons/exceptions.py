@@ -25,9 +25,7 @@ class LessonLocked(Forbidden):
 
 
 class ToolInputInvalid(DomainError):
-    """A lesson tool (calculator, trigger checker) got a value it cannot work with."""
-
-    status_code = 422
+    """A lesson tool (calculator, trigger checker) got a value it cannot work with (400)."""
 
 
 class ToolNotFound(NotFound):

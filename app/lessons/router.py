@@ -73,7 +73,7 @@ def tool_page(request: Request, name: KnownTool):
     run = tools.run_tool(name, dict(request.query_params))
     context = {"tool": name, "run": run, "lesson": catalog.lesson(tools.TOOL_LESSONS[name])}
     return render(
-        request, "lessons/tool.html", context, block="result", status_code=422 if run.error else 200
+        request, "lessons/tool.html", context, block="result", status_code=400 if run.error else 200
     )
 
 

@@ -108,7 +108,7 @@ def test_lesson_tools_update_in_place_with_htmx(page, db):
     checker.get_by_role("button", name="Check it").click()
     expect(page.get_by_test_id("trigger-result")).to_contain_text(
         "Type a trigger to check."
-    )  # the 422's message
+    )  # the 400's message
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/lesson-3-tool-1280.png")
         page.set_viewport_size({"width": 390, "height": 844})
