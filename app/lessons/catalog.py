@@ -5,6 +5,7 @@ the calibration check, which seeding copies into the quiz tables). The files are
 trusted, so their Markdown may carry small bits of HTML (a picture gallery, the formula).
 """
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -13,10 +14,13 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
-from app.lessons import images
+from app.lessons import images, recipes
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 TOTAL_LESSONS = 8
+WORDS_PER_MINUTE = 200  # a careful reading pace for technical text
+TOOL_MARK = re.compile(r"<!-- tool:([a-z]+) -->")  # where an interactive tool sits in a lesson
+RECIPES_MARK = "<!-- recipes -->"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,13 @@ class Lesson:
     body_html: str
     cards: tuple[Card, ...]
     check: dict  # {"pass_mark": int, "questions": [...]} as written in the front matter
+    words: int = 0  # of the instructor's note and the body
+
+    @property
+    def parts(self) -> list[tuple[str, str]]:
+        """The body as ("html", markup) and ("tool", name) pieces, so a page can place the tools."""
+        pieces = TOOL_MARK.split(self.body_html)
+        return [("tool" if i % 2 else "html", piece) for i, piece in enumerate(pieces) if piece.strip()]
 
     @property
     def url(self) -> str:
@@ -105,6 +116,16 @@ def _markdown() -> MarkdownIt:
 MARKDOWN = _markdown()
 
 
+def count_words(html: str) -> int:
+    """Words a reader reads in a piece of HTML (tags and comments left out)."""
+    return len(re.sub(r"<!--.*?-->|<[^>]+>", " ", html).split())
+
+
+def reading_minutes(words: int) -> int:
+    """Minutes to read that many words, rounded up."""
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
 def _split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     if not text.startswith("---\n"):
         raise ValueError(f"{path.name}: missing front matter")
@@ -126,16 +147,19 @@ def _load_lesson(path: Path) -> Lesson:
         )
         for c in meta.get("cards", [])
     )
+    body_html = MARKDOWN.render(body).replace(RECIPES_MARK, recipes.table_html())
+    words = count_words(body_html) + len(meta["instructor"].split())
     return Lesson(
         number=int(meta["number"]),
         slug=meta["slug"],
         title=meta["title"],
         summary=meta["summary"],
-        minutes=int(meta.get("minutes", 5)),
+        minutes=reading_minutes(words),
         instructor=meta["instructor"].strip(),
-        body_html=MARKDOWN.render(body),
+        body_html=body_html,
         cards=cards,
         check=meta.get("check") or {"questions": []},
+        words=words,
     )
 
 
@@ -195,7 +219,7 @@ def _articles() -> dict[str, Article]:
             title=meta["title"],
             byline=meta["byline"],
             summary=meta.get("summary", ""),
-            minutes=int(meta.get("minutes", 5)),
+            minutes=reading_minutes(count_words(MARKDOWN.render(body))),
             body_html=MARKDOWN.render(body),
             sections=sections,
         )

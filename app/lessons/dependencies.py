@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from app.auth.dependencies import CurrentUser, DbSession
-from app.lessons import service
+from app.lessons import service, tools
 from app.lessons.catalog import Lesson
+from app.lessons.exceptions import ToolNotFound
 from app.quiz.exceptions import InvalidAnswers
 
 
@@ -34,3 +35,13 @@ async def check_form_answers(request: Request) -> dict[int, list[int]]:
 
 
 FormAnswers = Annotated[dict[int, list[int]], Depends(check_form_answers)]
+
+
+def known_tool(name: Annotated[str, Path(description="steps, alpha or trigger")]) -> str:
+    """A lesson tool's name (404 for any other)."""
+    if name not in tools.TOOL_LESSONS:
+        raise ToolNotFound(name)
+    return name
+
+
+KnownTool = Annotated[str, Depends(known_tool)]

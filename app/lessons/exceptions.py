@@ -1,6 +1,6 @@
 """Errors of the course track."""
 
-from app.errors import Forbidden, NotFound
+from app.errors import DomainError, Forbidden, NotFound
 
 
 class LessonNotFound(NotFound):
@@ -22,3 +22,12 @@ class LessonLocked(Forbidden):
         )
         self.number = number
         self.previous = previous
+
+
+class ToolInputInvalid(DomainError):
+    """A lesson tool (calculator, trigger checker) got a value it cannot work with (400)."""
+
+
+class ToolNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"There is no lesson tool called {name!r}; the tools are steps, alpha and trigger.")

@@ -180,22 +180,37 @@ def two_faces() -> Image.Image:
 # ---- the AI Preview illustrations beside the worked examples ----
 
 
-def preview_varied_set() -> Image.Image:
-    """Lesson 1: one person, varied framing and light: a contact sheet of a usable set."""
+EDITED_NOTE = "Edited photos, not model output"
+
+
+def edited(img: Image.Image, note: str = EDITED_NOTE) -> Image.Image:
+    """The picture under a strip that says it is an edited photo, so no one mistakes it for a sample."""
+    strip = 30
+    out = Image.new("RGB", (img.width, img.height + strip), (24, 24, 36))
+    out.paste(img, (0, strip))
+    ImageDraw.Draw(out).text((10, strip / 2), note, fill=(250, 214, 120), font=font(16), anchor="lm")
+    return out
+
+
+def deep_fried(img: Image.Image) -> Image.Image:
+    """Crushed contrast and burnt colour: shadows clipped to black, highlights blown, colour over-saturated."""
+    burnt = ImageEnhance.Color(img).enhance(3.2)
+    crushed = ImageEnhance.Contrast(burnt).enhance(2.6)
+    return ImageOps.posterize(crushed.filter(ImageFilter.UnsharpMask(radius=3, percent=260, threshold=0)), 4)
+
+
+def new_shot(size: int) -> Image.Image:
+    """The subject as a sample that learned her but copies nothing: mirrored, tighter, warmer light."""
+    crop = ImageOps.mirror(face_crop(astronaut(), ASTRONAUT_FACE, 1.7, size=size))
+    return Image.fromarray(np.clip(np.asarray(crop) * np.array((1.08, 1.0, 0.86)), 0, 255).astype(np.uint8))
+
+
+def preview_one_photo() -> Image.Image:
+    """Lesson 1: six crops of ONE photo: same smile, suit and backdrop, so not a varied set."""
     photo = astronaut()
-    tiles = []
-    for scale, gain, mirror in (
-        (1.8, (1.05, 1.0, 0.9), False),
-        (2.4, (1, 1, 1), False),
-        (3.2, (0.93, 0.98, 1.1), True),
-        (2.0, (1.0, 1.0, 1.0), True),
-        (2.8, (1.08, 1.02, 0.92), False),
-        (2.2, (0.95, 1.0, 1.05), False),
-    ):
-        tile = face_crop(photo, ASTRONAUT_FACE, scale, size=180)
-        tile = ImageOps.mirror(tile) if mirror else tile
-        tiles.append(Image.fromarray(np.clip(np.asarray(tile) * np.array(gain), 0, 255).astype(np.uint8)))
-    return _grid(tiles, columns=3)
+    tiles = [label(face_crop(photo, ASTRONAUT_FACE, scale, size=180), f"crop {i}", size=14)
+             for i, scale in enumerate((1.8, 2.2, 2.6, 3.0, 3.4, 3.8), start=1)]  # fmt: skip
+    return edited(_grid(tiles, columns=3), "One photo cropped six ways: edited, not a varied set")
 
 
 def preview_lora_matrices() -> Image.Image:
@@ -256,46 +271,45 @@ def preview_category() -> Image.Image:
 
 
 def preview_fit() -> Image.Image:
-    """Lesson 6: what under-fitting and over-fitting ('deep-fried') samples tend to look like."""
-    crop = face_crop(astronaut(), ASTRONAUT_FACE, 2.4, size=220)
-    under = ImageEnhance.Color(crop.filter(ImageFilter.GaussianBlur(6))).enhance(0.4)
-    fried = ImageEnhance.Contrast(ImageEnhance.Color(crop).enhance(2.6)).enhance(2.2)
-    fried = fried.filter(ImageFilter.UnsharpMask(radius=3, percent=300, threshold=0))
-    return row(
-        [label(under, "too few: under-fit"), label(crop, "about right"), label(fried, "too many: deep-fried")]
+    """Lesson 6: under-fit is someone else (a different real photo), over-fit a copied training
+    shot, deep-fried crushed contrast and burnt colour; each tile labelled."""
+    training_shot = good().resize((200, 200))
+    someone_else = face_crop(grace_hopper(), HOPPER_FACE, 1.6, size=200)
+    return edited(
+        row(
+            [
+                label(someone_else, "under-fit: someone else", size=15),
+                label(new_shot(200), "about right: her, new shot", size=15),
+                label(training_shot, "over-fit: training photo", size=15),
+                label(deep_fried(training_shot), "deep-fried", size=15),
+            ]
+        )
     )
 
 
 def preview_epochs() -> Image.Image:
-    """Lesson 7: the face emerging in the per-epoch samples as training goes on."""
-    crop = face_crop(astronaut(), ASTRONAUT_FACE, 2.4, size=170)
-    rng = np.random.default_rng(7)
-    noise = Image.fromarray(rng.integers(60, 200, (170, 170, 3), dtype=np.uint8)).filter(
-        ImageFilter.GaussianBlur(3)
-    )
-    tiles = []
-    for epoch, mix in ((1, 0.25), (2, 0.55), (3, 0.8), (4, 1.0)):
-        tiles.append(
-            label(
-                Image.blend(noise, crop.filter(ImageFilter.GaussianBlur(6 * (1 - mix))), mix),
-                f"epoch {epoch}",
-                size=16,
-            )
-        )
-    return row(tiles)
+    """Lesson 7: what per-epoch samples tend to show, epoch by epoch, as labelled edited photos."""
+    training_shot = good().resize((170, 170))
+    tiles = [
+        label(face_crop(grace_hopper(), HOPPER_FACE, 1.6, size=170), "epoch 2: someone else", size=13),
+        label(new_shot(170), "epoch 6: her", size=13),
+        label(training_shot, "epoch 8: a training copy", size=13),
+        label(deep_fried(training_shot), "epoch 10: fried", size=13),
+    ]
+    return edited(row(tiles))
 
 
 def preview_strength() -> Image.Image:
-    """Lesson 8: one seed at rising strengths, from the base model's woman to the learned face."""
-    base = face_crop(grace_hopper(), HOPPER_FACE, 1.6, size=170)
-    face = face_crop(astronaut(), ASTRONAUT_FACE, 2.2, size=170)
-    tiles = []
-    for strength in (0.0, 0.5, 0.8, 1.0, 1.1):
-        img = Image.blend(base, face, min(strength, 1.0))
-        if strength > 1.0:
-            img = ImageEnhance.Contrast(ImageEnhance.Color(img).enhance(1.5)).enhance(1.3)
-        tiles.append(label(img, f"{strength:.1f}", size=16))
-    return row(tiles)
+    """Lesson 8: one seed at four strengths as a labelled row (never a cross-fade of two faces)."""
+    face = new_shot(170)
+    heavy = ImageEnhance.Contrast(ImageEnhance.Color(face).enhance(1.5)).enhance(1.35)
+    tiles = [
+        label(face_crop(grace_hopper(), HOPPER_FACE, 1.6, size=170), "0.0: base model's woman", size=13),
+        label(face, "0.8: the learned face", size=13),
+        label(heavy, "1.1: heavier colour", size=13),
+        label(deep_fried(face), "1.5: fried", size=13),
+    ]
+    return edited(row(tiles))
 
 
 def _grid(tiles: list[Image.Image], columns: int, gap: int = 8) -> Image.Image:
@@ -316,14 +330,15 @@ PICTURES: dict[str, Callable[[], Image.Image]] = {
     "check-lowres.jpg": low_resolution,
     "check-watermark.jpg": watermarked,
     "check-two-faces.jpg": two_faces,
-    "preview-varied-set.jpg": preview_varied_set,
+    "preview-one-photo.jpg": preview_one_photo,
     "preview-lora-matrices.png": preview_lora_matrices,
     "preview-trigger.jpg": preview_trigger,
     "preview-crop.jpg": preview_crop,
     "preview-category.jpg": preview_category,
-    "preview-fit.jpg": preview_fit,
-    "preview-epochs.jpg": preview_epochs,
-    "preview-strength.jpg": preview_strength,
+    # new names when a picture's meaning changes: ensure_built only draws missing files
+    "preview-fit-labelled.jpg": preview_fit,
+    "preview-epochs-labelled.jpg": preview_epochs,
+    "preview-strength-row.jpg": preview_strength,
 }
 
 

@@ -1,12 +1,14 @@
 """The course: node map, lesson pages with their checks, glossary, articles, and the JSON API."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from app.auth.dependencies import CurrentUser, DbSession, OptionalUser
-from app.lessons import catalog, service
-from app.lessons.dependencies import FormAnswers, UnlockedLesson
+from app.lessons import catalog, service, tools
+from app.lessons.dependencies import FormAnswers, KnownTool, UnlockedLesson
 from app.lessons.exceptions import ArticleNotFound, LessonLocked
-from app.lessons.schemas import LessonOut, LessonSummaryOut, ProgressOut, TermOut
+from app.lessons.schemas import LessonOut, LessonSummaryOut, ProgressOut, TermOut, TokenizeOut
 from app.quiz import service as quiz_service
 from app.quiz.models import Attempt
 from app.quiz.schemas import AttemptOut, CheckIn, CheckOut, QuestionOut
@@ -31,12 +33,11 @@ def api_lesson(lesson: UnlockedLesson, db: DbSession, user: CurrentUser):
 
 
 @router.get("/api/lessons/{number}/check", response_model=CheckOut)
-def api_check(lesson: UnlockedLesson, db: DbSession):
-    questions = quiz_service.list_questions(db=db, lesson_number=lesson.number)
+def api_check(lesson: UnlockedLesson, db: DbSession, user: CurrentUser):
+    questions, orders = service.check_for(db=db, user_id=user.id, number=lesson.number)
     pass_mark = quiz_service.get_pass_mark(db=db, lesson_number=lesson.number)
-    return CheckOut(
-        lesson=lesson.number, pass_mark=pass_mark, questions=[QuestionOut.of(q) for q in questions]
-    )
+    shown = [QuestionOut.of(q, choices=orders[q.id]) for q in questions]
+    return CheckOut(lesson=lesson.number, pass_mark=pass_mark, questions=shown)
 
 
 @router.post("/api/lessons/{number}/check", response_model=AttemptOut)
@@ -56,7 +57,24 @@ def api_glossary(q: str = ""):
     return [TermOut.of(t) for t in catalog.search_glossary(q)]
 
 
+@router.get("/api/tokenize", response_model=TokenizeOut)
+def api_tokenize(
+    text: Annotated[str, Query(max_length=200)], base: Annotated[str, Query(max_length=10)] = "sdxl"
+):
+    return TokenizeOut.of(tools.tokenize(text=text, base=base))
+
+
 # ---- pages ----
+
+
+@router.get("/lessons/tools/{name}")
+def tool_page(request: Request, name: KnownTool):
+    """A lesson tool on its own page (the no-JavaScript path), or just its result for htmx."""
+    run = tools.run_tool(name, dict(request.query_params))
+    context = {"tool": name, "run": run, "lesson": catalog.lesson(tools.TOOL_LESSONS[name])}
+    return render(
+        request, "lessons/tool.html", context, block="result", status_code=400 if run.error else 200
+    )
 
 
 @router.get("/lessons")
@@ -71,11 +89,19 @@ def _lesson_context(
 ) -> dict:
     if passed is None:
         passed = service.passed_numbers(db=db, user_id=user.id)
+    questions, orders = service.check_for(db=db, user_id=user.id, number=lesson.number)
     return {
         "lesson": lesson,
+        # the trigger checker waits for a trigger: loading a tokenizer for an empty box is waste
+        "tools": {
+            name: tools.run_tool(name, {}, compute=name != "trigger")
+            for kind, name in lesson.parts
+            if kind == "tool"
+        },
         "nodes": service.nodes(db=db, user_id=user.id, passed=passed),
         "progress": service.progress_of(passed),
-        "questions": quiz_service.list_questions(db=db, lesson_number=lesson.number),
+        "questions": questions,
+        "orders": orders,
         "pass_mark": quiz_service.get_pass_mark(db=db, lesson_number=lesson.number),
         "summary": quiz_service.attempt_summary(db=db, user_id=user.id, lesson_number=lesson.number),
         "attempt": attempt,

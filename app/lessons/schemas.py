@@ -1,9 +1,10 @@
 """JSON shapes of the course API (see CONTRACT.md)."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.lessons.catalog import Lesson, Term
 from app.lessons.service import Node, Progress
+from app.lessons.tools import TokenReport
 
 
 class LessonSummaryOut(BaseModel):
@@ -94,3 +95,18 @@ class TermOut(BaseModel):
     def of(cls, term: Term) -> "TermOut":
         """A glossary entry."""
         return cls(**term.__dict__)
+
+
+class TokenizeOut(BaseModel):
+    text: str
+    base: str
+    tokens: list[str] = Field(description="the CLIP tokens, without the end-of-word mark")
+    count: int
+    common_word: bool = Field(description="one whole-word token the base model has read very often")
+    known_word: bool = Field(description="one whole-word token: it may already mean something")
+    message: str
+
+    @classmethod
+    def of(cls, report: TokenReport) -> "TokenizeOut":
+        """A trigger checker report."""
+        return cls(**report.__dict__)

@@ -9,7 +9,7 @@ from app.lessons import catalog, images, milestones
 from app.lessons.catalog import TOTAL_LESSONS, Lesson
 from app.lessons.exceptions import LessonLocked, LessonNotFound
 from app.quiz import service as quiz_service
-from app.quiz.models import Attempt, Question, QuestionKind
+from app.quiz.models import Attempt, Choice, Question, QuestionKind
 
 PASSED, CURRENT, LOCKED = "passed", "current", "locked"
 
@@ -120,6 +120,13 @@ def check_questions(*, db: Session, user_id: int, number: int) -> list[Question]
     return quiz_service.list_questions(db=db, lesson_number=number)
 
 
+def check_for(*, db: Session, user_id: int, number: int) -> tuple[list[Question], dict[int, list[Choice]]]:
+    """The check's questions and, per question, its choices in the order this user's next attempt shows."""
+    questions = quiz_service.list_questions(db=db, lesson_number=number)
+    key = quiz_service.order_key(db=db, user_id=user_id, lesson_number=number)
+    return questions, quiz_service.shown_orders(questions, key=key)
+
+
 def submit_check(*, db: Session, user_id: int, number: int, answers: Mapping[int, list[int]]) -> Attempt:
     """Grade and record an attempt at an unlocked lesson's check; a pass unlocks the next lesson."""
     open_lesson(db=db, user_id=user_id, number=number)
@@ -151,6 +158,7 @@ def question_spec(raw: dict) -> quiz_service.QuestionSpec:
         choices=choices,
         title=raw.get("title", ""),
         general_feedback=raw.get("general_feedback", ""),
+        fixed_order=bool(raw.get("fixed_order", False)),
     )
 
 

@@ -6,6 +6,7 @@ read an edited text. Deleting only hides a question (deleted_at) for the same re
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from app.quiz import images
 from app.quiz import service as quiz_service
 from app.quiz.authoring_errors import GiftImportFailed, QuestionNotFound
 from app.quiz.exceptions import InvalidQuestion
-from app.quiz.gift import GiftChoice, GiftError, GiftQuestion, dump_gift, parse_gift
+from app.quiz.gift import GiftChoice, GiftError, GiftQuestion, GiftSkipped, dump_gift, read_gift
 from app.quiz.models import Choice, Question, QuestionKind
 from app.quiz.service import ChoiceSpec, QuestionSpec
 
@@ -76,6 +77,7 @@ def _content(question: Question) -> tuple:
         question.title,
         question.prompt,
         question.general_feedback,
+        question.fixed_order,
         tuple((c.text, c.image_path, round(c.weight, 6), c.feedback) for c in question.choices),
     )
 
@@ -112,6 +114,7 @@ def update_question(
     question.title = spec.title
     question.prompt = spec.prompt
     question.general_feedback = spec.general_feedback
+    question.fixed_order = spec.fixed_order
     kept: list[Choice] = []
     for position, (cid, row) in enumerate(zip(choice_ids, spec.choices, strict=True), start=1):
         choice = existing[cid] if cid is not None else Choice()
@@ -230,10 +233,19 @@ def export_gift(*, db: Session, lesson_number: int) -> str:
     )
 
 
-def parse_for_import(text: str, *, data_dir: Path | None) -> list[QuestionSpec]:
-    """Every question of a GIFT file as a spec, or GiftImportFailed listing every error by line."""
-    parsed, errors = parse_gift(text)
-    errors = list(errors)
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import brings in, and the questions of kinds we lack that it leaves out."""
+
+    specs: list[QuestionSpec]
+    skipped: list[GiftSkipped]
+
+
+def plan_import(text: str, *, data_dir: Path | None, skip_unsupported: bool = False) -> ImportPlan:
+    """Every question of a GIFT file as a spec (and, on request, the unsupported ones skipped),
+    or GiftImportFailed listing every error by line."""
+    read = read_gift(text, skip_unsupported=skip_unsupported)
+    parsed, errors = read.questions, list(read.errors)
     specs = []
     for question in parsed:
         spec = spec_from_gift(question)
@@ -244,24 +256,47 @@ def parse_for_import(text: str, *, data_dir: Path | None) -> list[QuestionSpec]:
             continue
         specs.append(spec)
     if not parsed and not errors:
-        errors.append(GiftError(line=1, message="the file holds no questions"))
+        only_skipped = " we can ask (every one is of a kind we lack)" if read.skipped else ""
+        errors.append(GiftError(line=1, message=f"the file holds no questions{only_skipped}"))
     if errors:
         raise GiftImportFailed(sorted(errors, key=lambda e: e.line))
-    return specs
+    return ImportPlan(specs=specs, skipped=read.skipped)
+
+
+def parse_for_import(text: str, *, data_dir: Path | None) -> list[QuestionSpec]:
+    """Every question of a GIFT file as a spec, or GiftImportFailed listing every error by line."""
+    return plan_import(text, data_dir=data_dir).specs
 
 
 def import_gift(
-    *, db: Session, lesson_number: int, text: str, data_dir: Path | None, replace: bool = False
-) -> list[Question]:
-    """Add a GIFT file's questions to the lesson's check (or replace its questions), all or nothing."""
+    *,
+    db: Session,
+    lesson_number: int,
+    text: str,
+    data_dir: Path | None,
+    replace: bool = False,
+    skip_unsupported: bool = False,
+) -> tuple[list[Question], list[GiftSkipped]]:
+    """Add a GIFT file's questions to the lesson's check (or replace its questions), all or nothing;
+    returns the questions made and those skipped as kinds we lack (only when asked to skip)."""
     check_lesson(lesson_number)
-    specs = parse_for_import(text, data_dir=data_dir)  # raises before anything is written
+    plan = plan_import(text, data_dir=data_dir, skip_unsupported=skip_unsupported)  # raises before writing
+    specs = plan.specs
     if replace:
         for question in quiz_service.list_questions(db=db, lesson_number=lesson_number):
             question.deleted_at = utcnow()
     created = [quiz_service.create_question(db=db, lesson_number=lesson_number, spec=s) for s in specs]
     db.flush()
-    return created
+    return created, plan.skipped
+
+
+def import_message(created: list[Question], skipped: list[GiftSkipped]) -> str:
+    """What an import did, in a sentence for the instructor."""
+    count = len(created)
+    message = f"Imported {count} question{'s' if count != 1 else ''}."
+    if skipped:
+        message += f" Skipped {len(skipped)} of kinds we lack: " + "; ".join(str(s) for s in skipped) + "."
+    return message
 
 
 def decode_gift(data: bytes) -> str:

@@ -14,7 +14,7 @@ from app.errors import DomainError
 from app.quiz import images
 from app.quiz.exceptions import InvalidQuestion
 from app.quiz.models import Question, QuestionKind
-from app.quiz.service import ONE_ANSWER_KINDS, ChoiceSpec, QuestionSpec
+from app.quiz.service import ONE_ANSWER_KINDS, ChoiceSpec, QuestionSpec, is_full_marks
 
 MAX_ROWS = 12
 BLANK_ROWS = {QuestionKind.single: 4, QuestionKind.multiple: 4, QuestionKind.image_choice: 4}
@@ -45,6 +45,7 @@ class QuestionForm:
     title: str = ""
     prompt: str = ""
     general_feedback: str = ""
+    fixed_order: bool = False  # learners see the choices as written, not shuffled
     rows: list[Row] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # pictures that could not be stored
 
@@ -69,7 +70,7 @@ def form_of(question: Question) -> QuestionForm:
             weight=f"{round(c.weight * 100, 5):g}",
             feedback=c.feedback,
             image_path=c.image_path,
-            right=c.weight > 0,
+            right=is_full_marks(c.weight) if question.kind in ONE_ANSWER_KINDS else c.weight > 0,
         )
         for c in question.choices
     ]
@@ -80,6 +81,7 @@ def form_of(question: Question) -> QuestionForm:
         title=question.title,
         prompt=question.prompt,
         general_feedback=question.general_feedback,
+        fixed_order=question.fixed_order,
         rows=rows,
     )
 
@@ -96,6 +98,7 @@ def read_form(form: FormData, kind: QuestionKind, *, data_dir: Path) -> Question
         title=_text(form, "title", 200),
         prompt=_text(form, "prompt"),
         general_feedback=_text(form, "general_feedback"),
+        fixed_order=bool(form.get("fixed_order")),
     )
     right_key = _text(form, "right")
     for key in form.getlist("row")[:MAX_ROWS]:
@@ -139,6 +142,21 @@ def _weight(row: Row, right_count: int) -> float:
     return percent / 100
 
 
+def _partial_credit(row: Row) -> float:
+    """A wrong single-choice answer's share of the marks (GIFT's ~%50%), 0 when left empty."""
+    if not row.weight:
+        return 0.0
+    try:
+        percent = float(row.weight)
+    except ValueError:
+        raise InvalidQuestion(
+            f"The marks {row.weight!r} are not a number; write a percentage such as 50."
+        ) from None
+    if not -100 <= percent < 100:
+        raise InvalidQuestion("Partial credit on a wrong answer lies from -100% up to (not including) 100%.")
+    return percent / 100
+
+
 def to_spec(state: QuestionForm) -> tuple[QuestionSpec, list[int | None]]:
     """The question to store and which stored choice each row edits; blank rows are dropped."""
     if state.errors:
@@ -147,7 +165,9 @@ def to_spec(state: QuestionForm) -> tuple[QuestionSpec, list[int | None]]:
     right_count = sum(r.right for r in rows)
     choices = []
     for row in rows:
-        if state.one_answer:
+        if state.kind == QuestionKind.single:
+            weight = 1.0 if row.right else _partial_credit(row)
+        elif state.one_answer:
             weight = 1.0 if row.right else 0.0
         else:
             weight = _weight(row, right_count)
@@ -159,6 +179,7 @@ def to_spec(state: QuestionForm) -> tuple[QuestionSpec, list[int | None]]:
         prompt=state.prompt,
         title=state.title,
         general_feedback=state.general_feedback,
+        fixed_order=state.fixed_order,
         choices=choices,
     )
     return spec, [r.id for r in rows]

@@ -24,6 +24,7 @@ from app.quiz.authoring_schemas import (
     QuestionIn,
     QuestionStatsOut,
     ReorderIn,
+    SkippedOut,
 )
 from app.quiz.exceptions import InvalidQuestion
 from app.quiz.models import Question, QuestionKind
@@ -120,19 +121,30 @@ def api_export(lesson: QueryLesson, db: DbSession):
 
 
 @gated.post("/api/quiz/import", response_model=ImportOut, status_code=201)
-def api_import(lesson: QueryLesson, data: GiftBody, request: Request, db: DbSession, replace: bool = False):
+def api_import(
+    lesson: QueryLesson,
+    data: GiftBody,
+    request: Request,
+    db: DbSession,
+    replace: bool = False,
+    skip_unsupported: bool = False,
+):
     try:
-        created = authoring.import_gift(
+        created, skipped = authoring.import_gift(
             db=db,
             lesson_number=lesson.number,
             text=authoring.decode_gift(data),
             data_dir=_data_dir(request),
             replace=replace,
+            skip_unsupported=skip_unsupported,
         )
     except GiftImportFailed as exc:
         return _import_failed(exc)
     db.commit()
-    return ImportOut(lesson=lesson.number, imported=len(created), question_ids=[q.id for q in created])
+    left_out = [SkippedOut(line=s.line, kind=s.kind, title=s.title) for s in skipped]
+    return ImportOut(
+        lesson=lesson.number, imported=len(created), question_ids=[q.id for q in created], skipped=left_out
+    )
 
 
 @gated.get("/api/quiz/stats", response_model=LessonStatsOut)
@@ -308,23 +320,29 @@ def preview_question_answers(request: Request, question: LiveQuestion, answers: 
 
 @gated.post("/instructor/lessons/{number}/import")
 async def import_form(request: Request, lesson: PathLesson, data: GiftBody, db: DbSession):
-    form_replace = (await request.form()).get("replace") == "1"
+    form = await request.form()
+    text, skip = authoring.decode_gift(data), form.get("skip_unsupported") == "1"
     try:
-        created = authoring.import_gift(
-            db=db,
-            lesson_number=lesson.number,
-            text=authoring.decode_gift(data),
-            data_dir=_data_dir(request),
-            replace=form_replace,
-        )
+        if form.get("action") == "preview":  # show what would come in and what would not; write nothing
+            plan = authoring.plan_import(text, data_dir=_data_dir(request), skip_unsupported=skip)
+            context = _lesson_page(
+                request, db, lesson, import_preview=plan, import_text=text, import_skip=skip
+            )
+            return render(request, "quiz/authoring_lesson.html", context, block="import")
+        created, skipped = authoring.import_gift(
+            db=db, lesson_number=lesson.number, text=text, data_dir=_data_dir(request),
+            replace=form.get("replace") == "1", skip_unsupported=skip,
+        )  # fmt: skip
     except GiftImportFailed as exc:
-        context = _lesson_page(request, db, lesson, import_errors=exc.errors)
+        context = _lesson_page(
+            request, db, lesson, import_errors=exc.errors, import_text=text, import_skip=skip
+        )
         status = 200 if is_htmx(request) else 400  # htmx swaps only 2xx answers
         return render(request, "quiz/authoring_lesson.html", context, block="import", status_code=status)
     db.commit()
-    count = len(created)
-    message = f"Imported {count} question{'s' if count != 1 else ''}."
-    return redirect(request, f"/instructor/lessons/{lesson.number}", message, "success")
+    return redirect(
+        request, f"/instructor/lessons/{lesson.number}", authoring.import_message(created, skipped), "success"
+    )
 
 
 @gated.get("/instructor/lessons/{number}/export")

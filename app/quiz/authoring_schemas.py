@@ -21,6 +21,7 @@ class QuestionIn(BaseModel):
     title: str = Field(default="", max_length=200)
     prompt: str = Field(max_length=4000)
     general_feedback: str = Field(default="", max_length=4000)
+    fixed_order: bool = Field(default=False, description="show the choices as written instead of shuffled")
     choices: list[ChoiceIn] = Field(max_length=20)
 
     def spec(self) -> QuestionSpec:
@@ -30,6 +31,7 @@ class QuestionIn(BaseModel):
             prompt=self.prompt.strip(),
             title=self.title.strip(),
             general_feedback=self.general_feedback.strip(),
+            fixed_order=self.fixed_order,
             choices=[
                 ChoiceSpec(
                     text=c.text.strip(),
@@ -64,6 +66,7 @@ class QuestionDetailOut(BaseModel):
     title: str
     prompt: str
     general_feedback: str
+    fixed_order: bool
     version: int
     choices: list[ChoiceDetailOut]
 
@@ -78,6 +81,7 @@ class QuestionDetailOut(BaseModel):
             title=q.title,
             prompt=q.prompt,
             general_feedback=q.general_feedback,
+            fixed_order=q.fixed_order,
             version=q.version,
             choices=[
                 ChoiceDetailOut(
@@ -116,10 +120,19 @@ class ImportErrorOut(BaseModel):
     message: str
 
 
+class SkippedOut(BaseModel):
+    line: int
+    kind: str = Field(description="essay, numerical, matching or short answer")
+    title: str
+
+
 class ImportOut(BaseModel):
     lesson: int
     imported: int
     question_ids: list[int]
+    skipped: list[SkippedOut] = Field(
+        default_factory=list, description="questions of kinds we lack, left out (skip_unsupported=true)"
+    )
 
 
 class WrongAnswerOut(BaseModel):

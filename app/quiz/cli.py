@@ -41,7 +41,7 @@ def import_command(file, lesson_number: int, replace: bool) -> None:
     data = file.read()
     with _session() as db:
         try:
-            created = authoring.import_gift(
+            created, _ = authoring.import_gift(
                 db=db,
                 lesson_number=lesson_number,
                 text=authoring.decode_gift(data),

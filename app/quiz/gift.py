@@ -1,9 +1,11 @@
 """GIFT (Moodle's quiz text format): parse into plain question records and write them back.
 
-We support the kinds LoRAFace has: single choice (= and ~), multiple answers (~%50% weights),
+We support the kinds LoRAFace has: single choice (= and ~, where a ~%50% wrong answer earns
+partial credit, as Moodle writes it), multiple answers (~%50% weights and no = answer),
 true/false ({T}/{F}), and image choice, written as Markdown images in the answers
 (`=![a clear, well-lit face](/static/...)`). Everything else GIFT can express (numeric,
-matching, short answer, essay) is reported with its line number, never silently dropped.
+matching, short answer, essay) is reported with its line number, never silently dropped:
+as an error, or, when the caller asks to skip unsupported kinds, in a list of what was skipped.
 """
 
 from dataclasses import dataclass, field
@@ -52,11 +54,40 @@ class _Block:
     lines: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class GiftSkipped:
+    """A question of a kind LoRAFace does not ask, left out of an import on request."""
+
+    line: int
+    kind: str  # essay | numerical | matching | short answer
+    title: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.kind}" + (f" ({self.title})" if self.title else "")
+
+
+@dataclass
+class GiftRead:
+    """What a GIFT file holds: the questions we can take, syntax errors, and skipped kinds."""
+
+    questions: list["GiftQuestion"]
+    errors: list[GiftError]
+    skipped: list[GiftSkipped]
+
+
 class _Problem(Exception):
     def __init__(self, offset: int, message: str):
         super().__init__(message)
         self.offset = offset
         self.message = message
+
+
+class _Unsupported(_Problem):
+    """A well-formed question of a kind we do not have."""
+
+    def __init__(self, offset: int, kind: str, message: str):
+        super().__init__(offset, message)
+        self.kind = kind
 
 
 # ---- reading ----
@@ -214,9 +245,9 @@ def _parse_answers(body: str) -> tuple[str, list[GiftChoice]]:
     stripped = body.strip()
     lead = len(body) - len(body.lstrip())
     if not stripped:
-        raise _Problem(0, "essay questions ({}) are not supported")
+        raise _Unsupported(0, "essay", "essay questions ({}) are not supported")
     if stripped.startswith("#"):
-        raise _Problem(lead, "numeric questions ({#...}) are not supported")
+        raise _Unsupported(lead, "numerical", "numeric questions ({#...}) are not supported")
     tf = _parse_true_false(stripped, lead)
     if tf is not None:
         return "true_false", tf[0]
@@ -227,7 +258,7 @@ def _parse_answers(body: str) -> tuple[str, list[GiftChoice]]:
     weighted = False
     for offset, marker, raw in answers:
         if _find(raw, "->") != -1:
-            raise _Problem(offset, "matching questions (a -> b) are not supported")
+            raise _Unsupported(offset, "matching", "matching questions (a -> b) are not supported")
         weight, rest = _parse_weight(raw.strip(), offset)
         weighted = weighted or weight is not None
         if weight is None:
@@ -240,11 +271,24 @@ def _parse_answers(body: str) -> tuple[str, list[GiftChoice]]:
     markers = {m for _, m, _ in answers}
     if markers == {"="}:
         if len(answers) > 1 or not weighted:
-            raise _Problem(answers[0][0], "short-answer questions (only = answers) are not supported")
+            raise _Unsupported(
+                answers[0][0], "short answer", "short-answer questions (only = answers) are not supported"
+            )
     right = [c for c in choices if c.weight > 0]
     if not right:
         raise _Problem(answers[0][0], "no right answer: mark one with = or give it a positive %weight%")
-    if weighted:
+    if "=" in markers:
+        # Moodle's single choice: = is the full-credit answer; ~%50% answers earn partial credit.
+        if sum(1 for _, m, _ in answers if m == "=") > 1:
+            raise _Problem(
+                answers[0][0], "more than one = answer: give several right answers %weights% instead"
+            )
+        if not any(c.weight >= 0.995 for c in choices):
+            raise _Problem(answers[0][0], "bad weight: the = answer of a single choice earns 100%")
+        if any(c.weight >= 0.995 for c, (_, m, _) in zip(choices, answers, strict=True) if m == "~"):
+            raise _Problem(answers[0][0], "bad weight: only the = answer of a single choice earns 100%")
+        kind = "single"
+    elif weighted:
         total = sum(c.weight for c in right)
         if abs(total - 1.0) > 0.005:
             raise _Problem(
@@ -309,7 +353,8 @@ def _parse_block(block: _Block, category: str) -> GiftQuestion:
     try:
         kind, choices = _parse_answers(body)
     except _Problem as problem:
-        raise _Problem(open_at + 1 + problem.offset, problem.message) from None
+        problem.offset += open_at + 1  # from the answer block to the whole question
+        raise
     return GiftQuestion(
         kind=kind,
         prompt=prompt,
@@ -324,8 +369,16 @@ def _parse_block(block: _Block, category: str) -> GiftQuestion:
 def parse_gift(text: str) -> tuple[list[GiftQuestion], list[GiftError]]:
     """Every question we can take and every error, each with its line; callers import nothing
     when the error list is not empty."""
+    read = read_gift(text)
+    return read.questions, read.errors
+
+
+def read_gift(text: str, *, skip_unsupported: bool = False) -> GiftRead:
+    """Like parse_gift; with skip_unsupported, kinds we lack (essay, numerical, matching, short
+    answer) are listed as skipped instead of being errors. Syntax errors stay errors."""
     questions: list[GiftQuestion] = []
     errors: list[GiftError] = []
+    skipped: list[GiftSkipped] = []
     category = ""
     for block in _blocks(_strip_comments(text.replace("\r\n", "\n").lstrip("\ufeff"))):
         body = block.text
@@ -345,8 +398,22 @@ def parse_gift(text: str) -> tuple[list[GiftQuestion], list[GiftError]]:
         except _Problem as problem:
             offset = min(problem.offset, len(block.lines) - 1)
             line = block.lines[offset] if block.lines and offset >= 0 else block.line
-            errors.append(GiftError(line=line, message=problem.message))
-    return questions, errors
+            if skip_unsupported and isinstance(problem, _Unsupported):
+                skipped.append(GiftSkipped(line=block.line, kind=problem.kind, title=_title_of(block.text)))
+            else:
+                errors.append(GiftError(line=line, message=problem.message))
+    return GiftRead(questions=questions, errors=errors, skipped=skipped)
+
+
+def _title_of(text: str) -> str:
+    """The ::title:: of a question block, or the start of its text."""
+    text = text.strip()
+    if text.startswith("::"):
+        end = _find(text, "::", 2)
+        if end != -1:
+            return _clean(text[2:end])
+    open_at = _find(text, "{")
+    return _clean(text[: open_at if open_at != -1 else len(text)])[:80]
 
 
 # ---- writing ----
@@ -370,8 +437,10 @@ def _answer_line(choice: GiftChoice, kind: str) -> str:
     )
     if kind == "multiple":
         marker = "~" + _weight(choice.weight)
+    elif choice.weight >= 0.995:
+        marker = "="
     else:
-        marker = "=" if choice.weight > 0 else "~"
+        marker = "~" + (_weight(choice.weight) if choice.weight else "")  # partial credit, or none
     feedback = f"#{escape(choice.feedback)}" if choice.feedback else ""
     return f"\t{marker}{text}{feedback}"
 

@@ -9,7 +9,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text, false
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -53,6 +53,9 @@ class Question(Base):
     title: Mapped[str] = mapped_column(String(200), default="")  # GIFT ::title::
     prompt: Mapped[str] = mapped_column(Text)
     general_feedback: Mapped[str] = mapped_column(Text, default="")
+    # learners see the choices shuffled per attempt unless the author fixes the order
+    # (for "all of the above", or a scale that reads in order)
+    fixed_order: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -128,7 +131,8 @@ class AttemptAnswer(Base):
     correct: Mapped[bool]
     feedback: Mapped[str] = mapped_column(Text, default="")  # what the learner was told
     # {"kind", "title", "prompt", "general_feedback", "choices": [{"id", "text", "image_path",
-    #  "weight", "feedback"}]}: the question exactly as it was asked.
+    #  "weight", "feedback"}], "shown_order": [choice ids as the learner saw them]}: the question
+    #  exactly as it was asked.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     attempt: Mapped[Attempt] = relationship(back_populates="answers")

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.quiz.models import Attempt, Question
+from app.quiz.models import Attempt, Choice, Question
 
 
 class ChoiceOut(BaseModel):
@@ -19,14 +19,16 @@ class QuestionOut(BaseModel):
     choices: list[ChoiceOut]
 
     @classmethod
-    def of(cls, question: Question) -> "QuestionOut":
-        """The learner's view: no weights, no feedback."""
+    def of(cls, question: Question, choices: list[Choice] | None = None) -> "QuestionOut":
+        """The learner's view (choices in the order given, else as written): no weights, no feedback."""
         return cls(
             id=question.id,
             kind=question.kind.value,
             title=question.title,
             prompt=question.prompt,
-            choices=[ChoiceOut(id=c.id, text=c.text, image_url=c.image_path) for c in question.choices],
+            choices=[
+                ChoiceOut(id=c.id, text=c.text, image_url=c.image_path) for c in (choices or question.choices)
+            ],
         )
 
 

@@ -1,5 +1,7 @@
 """The quiz engine: questions per lesson, validation, grading and recorded attempts."""
 
+import hashlib
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +21,12 @@ from app.quiz.models import (
 
 WEIGHT_TOLERANCE = 0.005  # GIFT weights are percentages such as 33.33333
 ONE_ANSWER_KINDS = {QuestionKind.single, QuestionKind.true_false, QuestionKind.image_choice}
+FULL_MARKS = 1.0 - WEIGHT_TOLERANCE  # a one-answer choice at or above this is the right answer
+
+
+def is_full_marks(weight: float) -> bool:
+    """A one-answer question's right choice earns all its marks; others may earn partial credit."""
+    return weight >= FULL_MARKS
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class QuestionSpec:
     choices: list[ChoiceSpec] = field(default_factory=list)
     title: str = ""
     general_feedback: str = ""
+    fixed_order: bool = False  # keep the choices in the written order instead of shuffling
 
 
 # ---- questions ----
@@ -59,8 +68,10 @@ def validate_question(spec: QuestionSpec) -> None:
     if not right:
         raise InvalidQuestion("Mark at least one choice as right.")
     if spec.kind in ONE_ANSWER_KINDS:
-        if len(right) != 1:
-            raise InvalidQuestion(f"A {spec.kind.value} question has exactly one right choice.")
+        if len([c for c in spec.choices if is_full_marks(c.weight)]) != 1:
+            raise InvalidQuestion(f"A {spec.kind.value} question has exactly one right choice (100%).")
+        if spec.kind == QuestionKind.true_false and len(right) != 1:
+            raise InvalidQuestion("A true/false question gives no partial credit.")
     elif abs(sum(c.weight for c in right) - 1.0) > WEIGHT_TOLERANCE:
         raise InvalidQuestion("The weights of the right choices of a multiple question add up to 100%.")
     if spec.kind == QuestionKind.true_false and sorted(c.text.lower() for c in spec.choices) != [
@@ -87,6 +98,7 @@ def create_question(
         title=spec.title,
         prompt=spec.prompt,
         general_feedback=spec.general_feedback,
+        fixed_order=spec.fixed_order,
         choices=[
             Choice(position=i, text=c.text, weight=c.weight, feedback=c.feedback, image_path=c.image_path)
             for i, c in enumerate(spec.choices, start=1)
@@ -114,9 +126,10 @@ def count_all_questions(*, db: Session, lesson_number: int) -> int:
     return db.scalar(select(func.count(Question.id)).where(Question.lesson_number == lesson_number)) or 0
 
 
-def snapshot(question: Question) -> dict:
-    """The question exactly as asked, kept with every answer to it."""
+def snapshot(question: Question, shown: list[Choice] | None = None) -> dict:
+    """The question exactly as asked (choices in the order shown), kept with every answer to it."""
     return {
+        "shown_order": [c.id for c in (shown or question.choices)],
         "kind": question.kind.value,
         "title": question.title,
         "prompt": question.prompt,
@@ -132,6 +145,37 @@ def snapshot(question: Question) -> dict:
             for c in question.choices
         ],
     }
+
+
+# ---- choice order ----
+
+
+def order_key(*, db: Session, user_id: int, lesson_number: int) -> str:
+    """What the next attempt's shuffle is drawn from: the user, the lesson and how many attempts
+    came before, so a reload shows the same order and every new attempt a new one."""
+    done = db.scalar(
+        select(func.count(Attempt.id)).where(
+            Attempt.user_id == user_id, Attempt.lesson_number == lesson_number
+        )
+    )
+    return f"{user_id}:{lesson_number}:{done or 0}"
+
+
+def shown_choices(question: Question, *, key: str) -> list[Choice]:
+    """The question's choices in the order this attempt shows them.
+
+    True/false keeps True first and an author may fix the order; others are shuffled."""
+    choices = list(question.choices)
+    if question.fixed_order or question.kind == QuestionKind.true_false:
+        return choices
+    seed = hashlib.sha256(f"{key}:{question.id}".encode()).digest()
+    random.Random(seed).shuffle(choices)
+    return choices
+
+
+def shown_orders(questions: Iterable[Question], *, key: str) -> dict[int, list[Choice]]:
+    """Each question's choices as this attempt shows them, by question id."""
+    return {q.id: shown_choices(q, key=key) for q in questions}
 
 
 # ---- pass marks ----
@@ -167,10 +211,10 @@ def score_answer(question: Question, chosen_ids: Iterable[int]) -> tuple[float, 
     chosen = set(chosen_ids)
     if not chosen:
         return 0.0, False
-    right = {c.id for c in question.choices if c.weight > 0}
     if question.kind in ONE_ANSWER_KINDS:
         choice = next(c for c in question.choices if c.id in chosen)
-        return max(choice.weight, 0.0), choice.id in right
+        return max(choice.weight, 0.0), is_full_marks(choice.weight)  # partial credit is not "right"
+    right = {c.id for c in question.choices if c.weight > 0}
     share = 1.0 / len(right)
     total = sum(c.weight if c.weight != 0 else -share for c in question.choices if c.id in chosen)
     score = min(max(total, 0.0), 1.0)
@@ -203,11 +247,15 @@ def _check_answers(questions: list[Question], answers: Mapping[int, list[int]]) 
 
 
 def grade(*, db: Session, user_id: int, lesson_number: int, answers: Mapping[int, list[int]]) -> Attempt:
-    """Grade and record an attempt at a lesson's check; unanswered questions score zero."""
+    """Grade and record an attempt at a lesson's check; unanswered questions score zero.
+
+    Grading goes by choice id, so the shuffled order never changes a score; the order the
+    learner saw is kept in each answer's snapshot."""
     questions = list_questions(db=db, lesson_number=lesson_number)
     if not questions:
         raise NoQuestions(f"Lesson {lesson_number}'s check has no questions yet.")
     _check_answers(questions, answers)
+    orders = shown_orders(questions, key=order_key(db=db, user_id=user_id, lesson_number=lesson_number))
     pass_mark = get_pass_mark(db=db, lesson_number=lesson_number)
     rows = []
     for question in questions:
@@ -221,7 +269,7 @@ def grade(*, db: Session, user_id: int, lesson_number: int, answers: Mapping[int
                 score=score,
                 correct=correct,
                 feedback=feedback_for(question, chosen),
-                snapshot=snapshot(question),
+                snapshot=snapshot(question, orders[question.id]),
             )
         )
     total = sum(r.score for r in rows) / len(rows)
@@ -240,7 +288,9 @@ def grade(*, db: Session, user_id: int, lesson_number: int, answers: Mapping[int
 
 
 def right_answers(question: Question) -> list[int]:
-    """The ids of the choices that earn marks (for builders and instructor previews)."""
+    """The ids of the choices that earn full marks (for builders and instructor previews)."""
+    if question.kind in ONE_ANSWER_KINDS:
+        return [c.id for c in question.choices if is_full_marks(c.weight)]
     return [c.id for c in question.choices if c.weight > 0]
 
 

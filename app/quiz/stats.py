@@ -53,11 +53,14 @@ def _flag(first_try: float | None, learners: int) -> str | None:
 
 
 def _wrong_choices(answer: AttemptAnswer) -> list[tuple[str, str | None]]:
+    """The chosen choices short of the marks: any without marks, and partial credit on one-answer kinds."""
     chosen = set(answer.chosen_choice_ids or [])
+    one_answer = answer.snapshot.get("kind") in {k.value for k in quiz_service.ONE_ANSWER_KINDS}
+    full = quiz_service.FULL_MARKS
     return [
         (c.get("text", ""), c.get("image_path"))
         for c in answer.snapshot.get("choices", [])
-        if c.get("id") in chosen and float(c.get("weight", 0)) <= 0
+        if c.get("id") in chosen and float(c.get("weight", 0)) < (full if one_answer else 1e-9)
     ]
 
 

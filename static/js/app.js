@@ -26,3 +26,12 @@
     }
   });
 })();
+
+// Lesson tools answer bad values with 400 and a message in their result: show it, do not drop it.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (event.detail.xhr.status === 400 && elt && elt.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
