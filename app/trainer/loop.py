@@ -154,6 +154,7 @@ def train(
         model.train()
     pending = None  # (step, epoch, lr, loss tensor): read one step late so the GPU never waits on us
     epoch_start, epoch_images, order = time.perf_counter(), 0, []
+    gen = torch.Generator(device=device)  # made once: a new CUDA generator per step costs host time
 
     def report(step: int, epoch: int, lr: float, loss_tensor) -> None:
         loss = loss_tensor.item()  # a sync point, but the next step is already queued on the GPU
@@ -190,8 +191,8 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = get_lr(cfg, step, steps_total, group["base_lr"])
 
-        # noise: one generator per step, so step k draws the same numbers in every run (and on resume)
-        gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step)
+        # noise: the generator is reseeded per step, so step k draws the same numbers in every run (and on resume)
+        gen.manual_seed(cfg.seed * 1_000_003 + step)
         mean = torch.cat([e.latent_mean for e in batch]).to(device)
         std = torch.cat([e.latent_std for e in batch]).to(device)
         latents = (mean + std * torch.randn(mean.shape, generator=gen, device=device)) * scaling
