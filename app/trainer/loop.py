@@ -259,7 +259,7 @@ def train(
 
             # backward, clip, step
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm, foreach=on_cuda or None)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             faults.reach("step")
