@@ -15,7 +15,7 @@ from app.trainer import checkpoints, faults
 from app.trainer.config import TrainConfig, get_lr, plan, validate
 from app.trainer.encoding import Example, encode_ids, text_encoders
 from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled
-from app.trainer.lora import adapted_models, add_lora, add_text_lora
+from app.trainer.lora import adapted_models, adapter_layers, add_lora, add_text_lora, bf16_adapter_inputs
 from app.trainer.optimizers import make_optimizer
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,7 @@ def train(
     if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
         start_step, losses = checkpoints.load(checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg)
     forward = torch.compile(unet) if cfg.compile_unet else unet
+    layers = adapter_layers(models.values()) if on_cuda else []
     log.info(
         "training: %d images x %d repeats / batch %d = %d steps per epoch, %d epochs, %d steps%s",
         num_images,
@@ -227,7 +228,7 @@ def train(
             noisy = noisy.contiguous(memory_format=torch.channels_last)
 
         try:
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda), bf16_adapter_inputs(layers):
                 # conditioning: cached embeddings, or the text encoders (with their adapters) every step
                 if cfg.train_text_encoder:
                     ids = tuple(torch.cat(parts) for parts in zip(*(e.input_ids for e in batch), strict=True))
