@@ -142,6 +142,11 @@ def train(
     if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
         start_step, losses = checkpoints.load(checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg)
     forward = torch.compile(unet) if cfg.compile_unet else unet
+    # regional compile: each transformer block compiles once and every block of its shape reuses it
+    if cfg.compile_blocks:
+        for block in unet.modules():
+            if type(block).__name__ == "BasicTransformerBlock":
+                block.compile(dynamic=False)
     layers = adapter_layers(models.values()) if on_cuda else []
     log.info(
         "training: %d images x %d repeats / batch %d = %d steps per epoch, %d epochs, %d steps%s",
