@@ -1,15 +1,21 @@
-"""Training speed: LoRAFace's LoRA loop against a plain reference loop, same model, same run.
+"""Training speed: LoRAFace's LoRA loop against two reference loops, same model, same run.
 
 ours       app.trainer.loop.train: latents and text embeddings computed once before the loop
-           (the VAE and text encoders then leave the GPU), UNet weights in bf16 under bf16
-           autocast on CUDA, fused AdamW, the loss read one step late (no per-step GPU stall).
-reference  the plain diffusers-example loop without its caching options: every step encodes the
-           images with the VAE and the prompts with the text encoders, UNet weights in fp32
-           under bf16 autocast (fp32 on CPU), torch AdamW, loss.item() every step.
+           and moved to the device once, UNet weights in bf16 under bf16 autocast on CUDA with
+           fp32 adapters fed bf16 inputs, fused AdamW and foreach clipping on CUDA, the loss read
+           one step late (no other host sync in the step).
+fair       the diffusers SDXL LoRA example as its README recommends (bf16 weights, cached
+           latents, precomputed prompt embeddings, SDPA): benchmarks/reference_loops.py.
+plain      the same example without those options (VAE and text encoders every step, fp32
+           weights), the reference of earlier runs; kept as a second, labelled row.
 
-Both train a rank-16 LoRA on the UNet's attention projections from the same images. Printed per
+Ratios are against the fair reference. Each run writes benchmarks/results/<date>-<gpu|cpu>-
+<commit>.json (device, versions, figures); `python benchmarks/results.py --readme` puts the
+newest into README.md.
+
+All three train a rank-16 LoRA on the UNet's attention projections from the same images. Printed per
 batch size: it/s, images/s, peak memory of the loop, MFU (CUDA; a step is 14.8 TFLOP per image at
-1024x1024, scaled by the pixel count) and the speed ratio ours/reference.
+1024x1024, scaled by the pixel count; not measurable on the CPU) and the ratio against fair.
 
     python benchmarks/train_speed.py --model tiny --device cpu
     python benchmarks/train_speed.py --model full-sdxl --device cuda --batch-sizes 1,4 --steps 10
@@ -32,9 +38,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import results  # noqa: E402  (benchmarks/results.py: the results files and the README table)
 
 TFLOP_PER_IMAGE_1024 = 14.8e12  # forward + backward of the SDXL UNet at 1024x1024, one image
 CAPTION = "photo of sks woman"
+LABELS = {
+    "ours": "ours (app.trainer.loop)",
+    "fair": "fair reference (diffusers example)",
+    "plain": "plain reference (no caching, fp32)",
+}
 
 
 # ---- model and data ----
@@ -180,6 +194,7 @@ def time_ours(
     device,
     out_dir,
     compile_unet,
+    compile_blocks,
     channels_last,
     checkpointing,
 ):
@@ -199,6 +214,7 @@ def time_ours(
         batch_size=batch,
         repeats=total * batch // len(images) + 1,  # one epoch covers the run: no checkpoint mid-timing
         compile_unet=compile_unet,
+        compile_blocks=compile_blocks,
         channels_last=channels_last,
         gradient_checkpointing=checkpointing,
     )
@@ -220,69 +236,6 @@ def time_ours(
         loop.train(cfg, pipe, examples, out_dir=out_dir, device=device, on_progress=on_progress, resume=False)
     seconds = (stamps[-1] - stamps[warmup - 1]) / steps
     return seconds, memory.gib, encode_seconds
-
-
-def time_reference(pipe, images, *, batch, steps, warmup, resolution, device):
-    """The reference loop: VAE + both text encoders every step, fp32 UNet weights under autocast."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-    from diffusers import DDPMScheduler
-    from PIL import Image
-
-    from app.trainer import config, encoding, lora
-
-    on_cuda = device.startswith("cuda")
-    unet, vae = pipe.unet.to(device, dtype=torch.float32), pipe.vae.to(device, dtype=torch.float32)
-    for encoder in encoding.text_encoders(pipe):
-        encoder.to(device, dtype=torch.float32)
-    unet.requires_grad_(False)
-    unet.add_adapter(
-        lora.lora_config(
-            config.TrainConfig(trigger="sks", class_word="woman", rank=16, alpha=16.0), config.UNET_TARGETS
-        )
-    )
-    params = [p for p in unet.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=1e-4)
-    scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
-    pixels = []
-    for item in images:
-        with Image.open(item.path) as im:
-            pixels.append(
-                torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 127.5 - 1).permute(2, 0, 1)
-            )
-    unet.train()
-    stamps = []
-    with PeakMemory(device) as memory:
-        for step in range(warmup + steps):
-            idx = [(step * batch + k) % len(pixels) for k in range(batch)]
-            x = torch.stack([pixels[i] for i in idx]).to(device)
-            with torch.no_grad():
-                latents = vae.encode(x).latent_dist.sample() * vae.config.scaling_factor
-                ids = encoding.tokenize(pipe, CAPTION)
-                ids = tuple(t.repeat(batch, 1) for t in ids)
-                embeds, pooled = encoding.encode_ids(pipe, ids, device)
-            time_ids = torch.tensor(
-                [[resolution, resolution, 0, 0, resolution, resolution]] * batch,
-                device=device,
-                dtype=torch.float32,
-            )
-            noise = torch.randn_like(latents)
-            t = torch.randint(0, scheduler.config.num_train_timesteps, (batch,), device=device)
-            noisy = scheduler.add_noise(latents, noise, t)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
-                pred = unet(
-                    noisy, t, embeds, added_cond_kwargs={"text_embeds": pooled, "time_ids": time_ids}
-                ).sample
-            loss = F.mse_loss(pred.float(), noise.float())
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            loss.item()  # the example logs the loss every step
-            stamps.append(time.perf_counter())
-    seconds = (stamps[-1] - stamps[warmup - 1]) / steps
-    return seconds, memory.gib
 
 
 # ---- report ----
@@ -319,7 +272,14 @@ def main() -> None:
     parser.add_argument(
         "--gradient-checkpointing", action="store_true", help="for our loop (less memory, slower)"
     )
+    parser.add_argument(
+        "--compile-blocks", action="store_true", help="regional compile of our transformer blocks"
+    )
     parser.add_argument("--skip-reference", action="store_true", help="time only our loop")
+    parser.add_argument(
+        "--results-dir", default=str(ROOT / "benchmarks" / "results"), help="where the JSON goes"
+    )
+    parser.add_argument("--no-save", action="store_true", help="print only, write no results file")
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for torch [default: torch's choice]"
     )
@@ -345,96 +305,111 @@ def main() -> None:
         flush=True,
     )
 
-    rows = []
-    for batch in batches:
-        pipe, default_res = build_pipe(args.model, device, cache_dir)
-        resolution = args.resolution or default_res
-        images, kind = make_images(work / f"images_{resolution}", resolution, max(4, batch))
-        if batch == batches[0]:
-            print(
-                f"images: {len(images)} {kind} at {resolution}x{resolution}; attention: "
-                f"{type(next(iter(pipe.unet.attn_processors.values()))).__name__}",
-                flush=True,
-            )
-        row = {"batch": batch, "res": resolution}
-        try:
-            row["ours"], row["ours_mem"], encode_s = time_ours(
-                pipe,
-                images,
-                batch=batch,
-                steps=args.steps,
-                warmup=args.warmup,
-                resolution=resolution,
-                device=device,
-                out_dir=work / f"ours_{batch}",
-                compile_unet=args.compile,
-                channels_last=args.channels_last,
-                checkpointing=args.gradient_checkpointing,
-            )
-            print(
-                f"  batch {batch}: ours {row['ours']:.3f} s/step, peak {row['ours_mem']:.1f} GiB "
-                f"(+ {encode_s:.1f} s once to encode {len(images)} images)",
-                flush=True,
-            )
-        except Exception as exc:  # an OOM at batch 4 must not lose the batch-1 figures
-            row["ours_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
-            print(f"  batch {batch}: ours failed: {row['ours_error']}", flush=True)
+    rows = [
+        measure_batch(batch, args, device, cache_dir, work, first=batch == batches[0]) for batch in batches
+    ]
+    print_table(rows, device, args.peak_tflops)
+    if not args.no_save:
+        path = results.save(rows, device, args, labels=LABELS, mfu=mfu)
+        print(f"\nsaved {path}; README table: python benchmarks/results.py --readme")
+
+
+def measure_batch(batch: int, args, device: str, cache_dir: Path, work: Path, *, first: bool) -> dict:
+    """Our loop, then the fair and the plain reference, each on a freshly built pipeline."""
+    import torch
+    from reference_loops import time_fair, time_plain
+
+    pipe, default_res = build_pipe(args.model, device, cache_dir)
+    resolution = args.resolution or default_res
+    images, kind = make_images(work / f"images_{resolution}", resolution, max(4, batch))
+    if first:
+        print(
+            f"images: {len(images)} {kind} at {resolution}x{resolution}; attention: "
+            f"{type(next(iter(pipe.unet.attn_processors.values()))).__name__}",
+            flush=True,
+        )
+    row = {"batch": batch, "res": resolution}
+    timing = {
+        "batch": batch,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "resolution": resolution,
+        "device": device,
+    }
+
+    def run_ours(pipe):
+        seconds, mem, encode_s = time_ours(
+            pipe, images, **timing, out_dir=work / f"ours_{batch}", compile_unet=args.compile,
+            compile_blocks=args.compile_blocks, channels_last=args.channels_last,
+            checkpointing=args.gradient_checkpointing,
+        )  # fmt: skip
+        row["ours_encode_s"] = encode_s
+        return seconds, mem
+
+    loops = [("ours", run_ours)]
+    if not args.skip_reference:
+        loops += [
+            ("fair", lambda p: time_fair(p, images, **timing)),
+            ("plain", lambda p: time_plain(p, images, **timing)),
+        ]
+    for index, (name, run) in enumerate(loops):
+        if index:
+            pipe = build_pipe(args.model, device, cache_dir)[0]
+        measure(row, name, run, pipe)
         del pipe
-        if args.compile:
+        if args.compile or args.compile_blocks:
             torch._dynamo.reset()  # drop compiled graphs that hold on to the old UNet
-        if not args.skip_reference:
-            pipe, _ = build_pipe(args.model, device, cache_dir)
-            try:
-                row["ref"], row["ref_mem"] = time_reference(
-                    pipe,
-                    images,
-                    batch=batch,
-                    steps=args.steps,
-                    warmup=args.warmup,
-                    resolution=resolution,
-                    device=device,
-                )
-                print(
-                    f"  batch {batch}: reference {row['ref']:.3f} s/step, peak {row['ref_mem']:.1f} GiB",
-                    flush=True,
-                )
-            except Exception as exc:
-                row["ref_error"] = (
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
-                )
-                print(f"  batch {batch}: reference failed: {row['ref_error']}", flush=True)
-            del pipe
         gc.collect()
         if device == "cuda":
             torch.cuda.empty_cache()
-        rows.append(row)
-    print_table(rows, device, args.peak_tflops)
+    return row
+
+
+def measure(row: dict, name: str, run, pipe) -> None:
+    """Time one loop into row[name] and row[name_mem]; an OOM at batch 4 must not lose the rest."""
+    try:
+        row[name], row[name + "_mem"] = run(pipe)
+        print(
+            f"  batch {row['batch']}: {name} {row[name]:.3f} s/step, peak {row[name + '_mem']:.1f} GiB",
+            flush=True,
+        )
+    except Exception as exc:
+        row[name + "_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        print(f"  batch {row['batch']}: {name} failed: {row[name + '_error']}", flush=True)
+
+
+def mfu(sec: float, batch: int, res: int, device: str, peak_tflops: float) -> float | None:
+    """Model FLOP utilisation of a step; None on the CPU (no stated bf16 peak to divide by)."""
+    if not device.startswith("cuda"):
+        return None
+    return TFLOP_PER_IMAGE_1024 * batch * (res / 1024) ** 2 / sec / (peak_tflops * 1e12)
 
 
 def print_table(rows: list[dict], device: str, peak_tflops: float) -> None:
-    """One line per batch size: ours | reference | ratio."""
-
-    def cells(row, key, res, batch):
-        sec = row.get(key)
-        if sec is None:
-            return f"{'failed' if row.get(key + '_error') else 'skipped':>33}"
-        flop = TFLOP_PER_IMAGE_1024 * batch * (res / 1024) ** 2
-        mfu = f"{flop / sec / (peak_tflops * 1e12):6.1%}" if device.startswith("cuda") else f"{'-':>6}"
-        return f"{1 / sec:6.2f} {batch / sec:7.2f} {row[key + '_mem']:7.1f} {mfu}"
-
-    print()
-    print(f"{'':>11} | {'ours':^33} | {'reference':^33} |")
+    """One line per loop and batch size; ratios against the fair reference."""
     print(
-        f"{'batch  res':>11} | {'it/s':>6} {'img/s':>7} {'peakGiB':>7} {'MFU':>6}    | {'it/s':>6} {'img/s':>7} {'peakGiB':>7} {'MFU':>6}    | speed-up"
+        f"\n{'loop':<34} {'batch':>5} {'res':>5} {'it/s':>7} {'img/s':>7} {'peakGiB':>8} {'MFU':>6} {'vs fair':>8}"
     )
     for row in rows:
         b, res = row["batch"], row["res"]
-        ratio = f"{row['ref'] / row['ours']:.2f}x" if row.get("ours") and row.get("ref") else "-"
-        print(f"{b:>5} {res:>5} | {cells(row, 'ours', res, b)}    | {cells(row, 'ref', res, b)}    | {ratio}")
+        for name in ("ours", "fair", "plain"):
+            sec = row.get(name)
+            if sec is None:
+                state = "failed: " + row[name + "_error"] if row.get(name + "_error") else "skipped"
+                print(f"{LABELS[name]:<34} {b:>5} {res:>5} {state}")
+                continue
+            u = mfu(sec, b, res, device, peak_tflops)
+            ratio = f"{row['fair'] / sec:.2f}x" if row.get("fair") else "-"
+            print(
+                f"{LABELS[name]:<34} {b:>5} {res:>5} {1 / sec:>7.2f} {b / sec:>7.2f} {row[name + '_mem']:>8.2f}"
+                f" {'n/m' if u is None else f'{u:.1%}':>6} {ratio:>8}"
+            )
     print(
-        "\nspeed-up = reference seconds per step / ours (same model, images, batch and device in this run);"
-        " MFU = 14.8 TFLOP x batch x (res/1024)^2 per step / step time / peak."
+        "\nvs fair = fair reference seconds per step / this loop's (same model, images, batch, device, run)."
+        " MFU = 14.8 TFLOP x batch x (res/1024)^2 per step / step time / peak bf16 dense."
     )
+    if not device.startswith("cuda"):
+        print("MFU on the CPU: not measurable (n/m), no stated bf16 peak for this processor to divide by.")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class TrainConfig:
     name: str = "face_lora"  # file name of the exported LoRA (and webui's <lora:name:0.8>)
     channels_last: bool = False  # NHWC memory layout for the UNet's convolutions (CUDA)
     compile_unet: bool = False  # torch.compile the UNet (CUDA; the first steps are slow)
+    compile_blocks: bool = False  # torch.compile each transformer block instead (regional: compiles fast)
 
     @property
     def instance_prompt(self) -> str:

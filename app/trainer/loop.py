@@ -3,6 +3,7 @@
 Read it top to bottom: the config, lesson 6's arithmetic, encode once, then `train`, one loop
 in a fixed order (lr, noise, forward, loss, backward, clip, step, log, checkpoint, sample)."""
 
+import dataclasses
 import logging
 import math
 import time
@@ -14,7 +15,7 @@ from app.trainer import checkpoints, faults
 from app.trainer.config import TrainConfig, get_lr, plan, validate
 from app.trainer.encoding import Example, encode_ids, text_encoders
 from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled
-from app.trainer.lora import adapted_models, add_lora, add_text_lora
+from app.trainer.lora import adapted_models, adapter_layers, add_lora, add_text_lora, bf16_adapter_inputs
 from app.trainer.optimizers import make_optimizer
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,23 @@ def _epoch_order(cfg: TrainConfig, num_items: int, epoch: int) -> list[int]:
 
     generator = torch.Generator().manual_seed(cfg.seed + 7919 * epoch)
     return torch.randperm(num_items, generator=generator).tolist()
+
+
+def _on_device(example: Example, device) -> Example:
+    """The example with its tensors on `device` (the loop then never copies them per step)."""
+    moved = {
+        name: getattr(example, name).to(device)
+        for name in ("latent_mean", "latent_std", "time_ids", "prompt_embeds", "pooled_embeds")
+        if getattr(example, name) is not None
+    }
+    return dataclasses.replace(example, **moved)
+
+
+def _join(tensors: list):
+    """The batch of one-row tensors; a single example is used as it is (no copy per step)."""
+    import torch
+
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
 
 
 # ---- the loop ----
@@ -124,6 +142,12 @@ def train(
     if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
         start_step, losses = checkpoints.load(checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg)
     forward = torch.compile(unet) if cfg.compile_unet else unet
+    # regional compile: each transformer block compiles once and every block of its shape reuses it
+    if cfg.compile_blocks:
+        for block in unet.modules():
+            if type(block).__name__ == "BasicTransformerBlock":
+                block.compile(dynamic=False)
+    layers = adapter_layers(models.values()) if on_cuda else []
     log.info(
         "training: %d images x %d repeats / batch %d = %d steps per epoch, %d epochs, %d steps%s",
         num_images,
@@ -154,6 +178,8 @@ def train(
         model.train()
     pending = None  # (step, epoch, lr, loss tensor): read one step late so the GPU never waits on us
     epoch_start, epoch_images, order = time.perf_counter(), 0, []
+    examples = [_on_device(e, device) for e in examples]  # once, not per step
+    gen = torch.Generator(device=device)  # made once: a new CUDA generator per step costs host time
 
     def report(step: int, epoch: int, lr: float, loss_tensor) -> None:
         loss = loss_tensor.item()  # a sync point, but the next step is already queued on the GPU
@@ -190,10 +216,10 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = get_lr(cfg, step, steps_total, group["base_lr"])
 
-        # noise: one generator per step, so step k draws the same numbers in every run (and on resume)
-        gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step)
-        mean = torch.cat([e.latent_mean for e in batch]).to(device)
-        std = torch.cat([e.latent_std for e in batch]).to(device)
+        # noise: the generator is reseeded per step, so step k draws the same numbers in every run (and on resume)
+        gen.manual_seed(cfg.seed * 1_000_003 + step)
+        mean = _join([e.latent_mean for e in batch])
+        std = _join([e.latent_std for e in batch])
         latents = (mean + std * torch.randn(mean.shape, generator=gen, device=device)) * scaling
         noise = torch.randn(latents.shape, generator=gen, device=device)
         if cfg.noise_offset:
@@ -207,19 +233,19 @@ def train(
             noisy = noisy.contiguous(memory_format=torch.channels_last)
 
         try:
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda), bf16_adapter_inputs(layers):
                 # conditioning: cached embeddings, or the text encoders (with their adapters) every step
                 if cfg.train_text_encoder:
                     ids = tuple(torch.cat(parts) for parts in zip(*(e.input_ids for e in batch), strict=True))
                     prompt_embeds, pooled = encode_ids(pipe, ids, device)
                 else:
-                    prompt_embeds = torch.cat([e.prompt_embeds for e in batch])
+                    prompt_embeds = _join([e.prompt_embeds for e in batch])
                     pooled = (
-                        torch.cat([e.pooled_embeds for e in batch]) if batch[0].time_ids is not None else None
+                        _join([e.pooled_embeds for e in batch]) if batch[0].time_ids is not None else None
                     )
                 added = None
                 if batch[0].time_ids is not None:  # SDXL: pooled text + crop micro-conditioning
-                    added = {"text_embeds": pooled, "time_ids": torch.cat([e.time_ids for e in batch])}
+                    added = {"text_embeds": pooled, "time_ids": _join([e.time_ids for e in batch])}
 
                 # forward
                 pred = forward(noisy, timesteps, prompt_embeds, added_cond_kwargs=added).sample
@@ -239,7 +265,7 @@ def train(
 
             # backward, clip, step
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm, foreach=on_cuda or None)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             faults.reach("step")

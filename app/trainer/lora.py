@@ -1,5 +1,7 @@
 """peft LoRA adapters on a frozen SDXL (or SD 1.5) UNet, optionally on the text encoders too."""
 
+from contextlib import contextmanager
+
 from app.trainer.config import TEXT_TARGETS, TrainConfig
 from app.trainer.encoding import text_encoders
 
@@ -49,3 +51,23 @@ def adapted_models(pipe, cfg: TrainConfig) -> dict[str, object]:
         if getattr(pipe, "text_encoder_2", None) is not None:
             models["text_encoder_2"] = pipe.text_encoder_2
     return models
+
+
+def adapter_layers(models) -> list:
+    """The peft LoRA layers inside the models (found once; the loop toggles them per step)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return [m for model in models for m in model.modules() if isinstance(m, BaseTunerLayer)]
+
+
+@contextmanager
+def bf16_adapter_inputs(layers: list):
+    """Under bf16 autocast, let the fp32 adapters take bf16 inputs as they come: peft would copy
+    every input to fp32 per call, and autocast casts it straight back for the matmul."""
+    for layer in layers:
+        layer.cast_input_dtype_enabled = False
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.cast_input_dtype_enabled = True
