@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = 20
     login_window_minutes: int = 15
 
+    # What one training job may need (see app.trainer.limits); set it to the GPU's memory.
+    job_memory_budget_gb: float = 24.0
+
     # Uploads.
     max_upload_bytes: int = Field(default=100 * 1024 * 1024)  # one request, all files together
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from app.trainer import faults
+from app.trainer import faults, interrupt
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +251,7 @@ def encode_examples(
     is_sdxl = getattr(pipe, "text_encoder_2", None) is not None
     examples = []
     for item in images:
+        interrupt.check()  # one VAE encode at a large size takes seconds: stop between images
         with Image.open(item.path) as im:
             im = im.convert("RGB")
             if resolution and im.size != (resolution, resolution):

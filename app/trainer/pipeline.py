@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.trainer import base_models, export, faults, lora, sampling
+from app.trainer import base_models, export, faults, interrupt, lora, sampling
 from app.trainer.lora import EpochResult, TrainConfig, TrainingCancelled, TrainingError, TrainProgress
 
 __all__ = ["TrainImage", "TrainingOutcome", "run_training", "TrainingCancelled", "TrainingError"]
@@ -113,6 +113,7 @@ def run_training(
     model = base_models.resolve(base_model, Path(cache_dir))
     pipe = base_models.load_pipeline(model)
     faults.reach("base_model_loaded")
+    interrupt.check()  # loading a full base takes a while: a cancel sent meanwhile stops here
     (out_dir / "train_config.json").write_text(cfg.to_json())
     captions = [im.caption for im in images]
     _, _, total_epochs = lora.plan(cfg, len(images))

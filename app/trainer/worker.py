@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.trainer import faults, jobs
+from app.trainer import faults, interrupt, jobs, limits
 from app.trainer.models import TrainingJob
 
 log = logging.getLogger("loraface.worker")
@@ -277,10 +277,34 @@ class Worker:
     def _train(
         self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter, should_abort=None
     ):
-        from app.trainer.lora import TrainConfig
-        from app.trainer.pipeline import run_training
+        from app.trainer.lora import TrainConfig, TrainingCancelled
 
         cfg = TrainConfig.from_dict(config)
+        self._check_cost(cfg, len(images), base_model)
+
+        def should_cancel() -> bool:
+            return reporter.should_stop() or self.stop_event.is_set() or bool(should_abort and should_abort())
+
+        with interrupt.watch(should_cancel, TrainingCancelled):
+            return self._prepare_and_train(claim, cfg, images, base_model, out_dir, reporter, should_cancel)
+
+    def _check_cost(self, cfg, images: int, base_model: str | None) -> None:
+        """The same cost limits the API applied, again here: a job queued by any path is bounded."""
+        from app.trainer import base_models
+        from app.trainer.lora import TrainingError
+
+        family = limits.family_of(base_models.resolve(base_model, self.settings.data_dir / "cache"))
+        try:
+            limits.check_job(
+                limits.job_size(cfg, images, family),
+                limits.JobLimits(memory_budget_gb=self.settings.job_memory_budget_gb),
+            )
+        except limits.JobTooCostly as error:
+            raise TrainingError(str(error)) from None
+
+    def _prepare_and_train(self, claim, cfg, images, base_model, out_dir: Path, reporter, should_cancel):
+        from app.trainer.pipeline import run_training
+
         train_images = self._prepare_images(images, out_dir / "inputs", cfg.resolution)
 
         def on_epoch(result) -> None:
@@ -311,9 +335,7 @@ class Worker:
             cache_dir=self.settings.data_dir / "cache",
             on_progress=reporter.update,
             on_epoch=on_epoch,
-            should_cancel=lambda: (
-                reporter.should_stop() or self.stop_event.is_set() or bool(should_abort and should_abort())
-            ),
+            should_cancel=should_cancel,
             before_write=lambda: self._confirm_lease(claim, reporter),
             resume=True,
             device=self.device,
@@ -340,6 +362,7 @@ class Worker:
         folder.mkdir(parents=True, exist_ok=True)
         prepared = []
         for i, item in enumerate(images):
+            interrupt.check()  # a resize at 2048 px takes a second or more: stop between images
             source = self.settings.data_dir / item["path"]
             target = folder / f"{i:03d}.png"
             if not target.exists():
