@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+
 from app.auth.dependencies import SESSION_COOKIE
 from app.auth.models import ApiToken, LoginAttempt, SignupRequest, User
 from tests import factories
