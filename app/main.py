@@ -17,6 +17,8 @@ from app.config import Settings, get_settings
 from app.db import POOL_MAX, make_engine, make_sessionmaker
 from app.errors import DomainError
 from app.security import SecurityMiddleware
+from app.strict_input import refuse_loose_api_input
+from app.text_input import refuse_control_characters
 from app.web import STATIC_DIR, redirect, render
 
 log = logging.getLogger("loraface")
@@ -85,6 +87,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def out_of_range(request: Request, exc: Exception):
         # An id or number too large for the database column: a bad request, not our failure.
         # No row can have such an id, so the answer is the same as for any unknown id.
+        if "NUL" in str(exc):  # text the request checks missed (a file's content, say)
+            return _error_response(request, 400, "The text contains a NUL character; remove it.")
         return _error_response(request, 404, "There is nothing with that id (the number is out of range).")
 
     @app.exception_handler(Exception)
@@ -148,7 +152,11 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         title="LoRAFace",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(load_user_and_check_csrf)],
+        dependencies=[
+            Depends(load_user_and_check_csrf),
+            Depends(refuse_control_characters),
+            Depends(refuse_loose_api_input),
+        ],
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -20,6 +20,7 @@ from app.quiz.exceptions import InvalidQuestion
 from app.quiz.gift import GiftChoice, GiftError, GiftQuestion, dump_gift, parse_gift
 from app.quiz.models import Choice, Question, QuestionKind
 from app.quiz.service import ChoiceSpec, QuestionSpec
+from app.text_input import CONTROL
 
 CATEGORY_PREFIX = "LoRAFace/Lesson "
 
@@ -267,7 +268,13 @@ def import_gift(
 def decode_gift(data: bytes) -> str:
     """GIFT bytes as text (UTF-8, with or without a byte order mark)."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise GiftImportFailed([GiftError(line=line, message="the file is not UTF-8 text")]) from None
+    found = CONTROL.search(text)
+    if found:  # NUL and friends: refused here as in every other text field
+        line = text[: found.start()].count("\n") + 1
+        message = f"the file contains a control character (U+{ord(found.group()):04X}); remove it"
+        raise GiftImportFailed([GiftError(line=line, message=message)])
+    return text
