@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         SecurityMiddleware,
         secret_key=app.state.secret_key,
         max_body_bytes=settings.max_upload_bytes,
+        hsts_seconds=settings.hsts_seconds,
     )
     # Outermost: requests wait here before they hold a thread or a connection (see app.admission).
     app.add_middleware(AdmissionLimit, limit=ADMITTED_REQUESTS)
