@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+CACHE_BUSTERS = frozenset({"v", "_"})  # ?v=<version> on file URLs changes the URL, not the answer
 _known: dict[int, frozenset[str]] = {}  # by id(route): routes live as long as the app
 _adapters: dict[int, TypeAdapter | None] = {}
 
@@ -82,7 +83,7 @@ async def refuse_loose_api_input(request: Request) -> None:
     route = request.scope.get("route")
     if route is None or not request.url.path.startswith("/api/") or not hasattr(route, "dependant"):
         return
-    unknown = sorted(set(request.query_params) - _known_query(route))
+    unknown = sorted(set(request.query_params) - _known_query(route) - CACHE_BUSTERS)
     if unknown:
         _refuse(
             [
