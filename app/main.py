@@ -19,6 +19,7 @@ from app.errors import DomainError
 from app.security import SecurityMiddleware
 from app.strict_input import refuse_loose_api_input
 from app.text_input import refuse_control_characters
+from app.upload_gate import UploadGate
 from app.web import STATIC_DIR, redirect, render
 
 log = logging.getLogger("loraface")
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.state.secret_key = settings.resolved_secret_key()
     app.state.start_worker = settings.worker == "thread" if start_worker is None else start_worker
 
+    app.add_middleware(UploadGate)  # inside the security headers, before any body is read
     app.add_middleware(
         SecurityMiddleware,
         secret_key=app.state.secret_key,

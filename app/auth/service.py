@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from app import limits
 from app.auth import passwords, throttle
 from app.auth.exceptions import (
     AccountSuspended,
@@ -177,6 +178,7 @@ def change_password(
 
 def create_api_token(*, db: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token; returns the row and the raw token, shown to the user once."""
+    limits.ensure_token_room(db=db, user_id=user.id)
     raw = "lf_" + secrets.token_urlsafe(32)
     token = ApiToken(token_hash=token_digest(raw), user_id=user.id, name=name[:80])
     db.add(token)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import limits
 from app.auth import service as auth_service
 from app.config import Settings
 from app.datasets import exceptions as exc
@@ -60,6 +61,7 @@ def create_dataset(
 
     name, trigger, class_word = name.strip(), trigger.strip() or "sks", class_word.strip() or "person"
     _check_fields(name=name, trigger=trigger, class_word=class_word, base=base)
+    limits.ensure_dataset_room(db=db, user_id=user_id)
     try:
         cleaned = ingest.clean_all([ingest.UploadFile(ingest.display_name(n), d) for n, d in files])
     except ingest.UploadTooLarge as error:

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import limits
 from app.db import utcnow
 from app.lessons import service as lessons_service
 from app.quiz import images
@@ -68,6 +69,7 @@ def add_question(*, db: Session, lesson_number: int, spec: QuestionSpec, data_di
     """A new question at the end of the lesson's check."""
     check_lesson(lesson_number)
     validate_spec(spec, data_dir=data_dir)
+    limits.ensure_question_room(db=db, lesson_number=lesson_number, adding=1)
     return quiz_service.create_question(db=db, lesson_number=lesson_number, spec=spec)
 
 
@@ -257,6 +259,7 @@ def import_gift(
     """Add a GIFT file's questions to the lesson's check (or replace its questions), all or nothing."""
     check_lesson(lesson_number)
     specs = parse_for_import(text, data_dir=data_dir)  # raises before anything is written
+    limits.ensure_question_room(db=db, lesson_number=lesson_number, adding=len(specs), replacing=replace)
     if replace:
         for question in quiz_service.list_questions(db=db, lesson_number=lesson_number):
             question.deleted_at = utcnow()
