@@ -27,9 +27,13 @@ class Settings(BaseSettings):
     # Sessions and sign-in.
     session_max_age_days: int = 14
     cookie_secure: Literal["auto", "always", "never"] = "auto"  # auto: Secure when served over https
+    hsts_seconds: int = 31_536_000  # Strict-Transport-Security max-age on https answers; 0: not sent
     login_max_failures_per_account: int = 5  # within login_window_minutes, then 429
     login_max_failures_per_address: int = 20
     login_window_minutes: int = 15
+
+    # What one training job may need (see app.trainer.limits); set it to the GPU's memory.
+    job_memory_budget_gb: float = 24.0
 
     # Uploads.
     max_upload_bytes: int = Field(default=100 * 1024 * 1024)  # one request, all files together

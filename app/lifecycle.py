@@ -4,6 +4,8 @@ import logging
 
 from fastapi import FastAPI
 
+from app.datasets import staging
+
 log = logging.getLogger("loraface")
 
 
@@ -16,6 +18,8 @@ async def startup(app: FastAPI) -> None:
     with app.state.sessionmaker() as db:
         seed_all(db=db, settings=app.state.settings)
         db.commit()
+    with app.state.sessionmaker() as db:  # what an upload killed mid-way left behind
+        staging.sweep(db=db, settings=app.state.settings)
     if app.state.start_worker:
         from app.db import make_engine, make_sessionmaker
         from app.lab.worker import Worker

@@ -17,6 +17,9 @@ from app.config import Settings, get_settings
 from app.db import POOL_MAX, make_engine, make_sessionmaker
 from app.errors import DomainError
 from app.security import SecurityMiddleware
+from app.strict_input import refuse_loose_api_input
+from app.text_input import refuse_control_characters
+from app.upload_gate import UploadGate
 from app.web import STATIC_DIR, redirect, render
 
 log = logging.getLogger("loraface")
@@ -64,7 +67,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        return _error_response(request, exc.status_code, exc.detail)
+        return _error_response(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -85,6 +88,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def out_of_range(request: Request, exc: Exception):
         # An id or number too large for the database column: a bad request, not our failure.
         # No row can have such an id, so the answer is the same as for any unknown id.
+        if "NUL" in str(exc):  # text the request checks missed (a file's content, say)
+            return _error_response(request, 400, "The text contains a NUL character; remove it.")
         return _error_response(request, 404, "There is nothing with that id (the number is out of range).")
 
     @app.exception_handler(Exception)
@@ -148,7 +153,11 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         title="LoRAFace",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(load_user_and_check_csrf)],
+        dependencies=[
+            Depends(load_user_and_check_csrf),
+            Depends(refuse_control_characters),
+            Depends(refuse_loose_api_input),
+        ],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -156,10 +165,12 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.state.secret_key = settings.resolved_secret_key()
     app.state.start_worker = settings.worker == "thread" if start_worker is None else start_worker
 
+    app.add_middleware(UploadGate)  # inside the security headers, before any body is read
     app.add_middleware(
         SecurityMiddleware,
         secret_key=app.state.secret_key,
         max_body_bytes=settings.max_upload_bytes,
+        hsts_seconds=settings.hsts_seconds,
     )
     # Outermost: requests wait here before they hold a thread or a connection (see app.admission).
     app.add_middleware(AdmissionLimit, limit=ADMITTED_REQUESTS)

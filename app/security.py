@@ -8,6 +8,7 @@ import secrets
 from starlette.exceptions import HTTPException
 
 CSRF_COOKIE = "loraface_csrf"
+SESSION_COOKIE = "loraface_session"  # the same name app.auth.dependencies sets
 CSRF_HEADER = "x-csrf-token"
 CSRF_FORM_FIELD = "csrf_token"
 
@@ -46,10 +47,11 @@ def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
 class SecurityMiddleware:
     """Adds security headers, gives each browser a CSRF seed cookie, caps request bodies."""
 
-    def __init__(self, app, *, secret_key: str, max_body_bytes: int):
+    def __init__(self, app, *, secret_key: str, max_body_bytes: int, hsts_seconds: int = 0):
         self.app = app
         self.secret_key = secret_key
         self.max_body_bytes = max_body_bytes
+        self.hsts_seconds = hsts_seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -65,6 +67,9 @@ class SecurityMiddleware:
         state["csrf_seed"] = seed
         state["csrf_token"] = csrf_token_for(self.secret_key, seed)
         secure = scope.get("scheme") == "https"
+        signed_in = _cookie(headers, SESSION_COOKIE) is not None or any(
+            k == b"authorization" for k, _ in headers
+        )
 
         length = next((v for k, v in headers if k == b"content-length"), None)
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
@@ -87,6 +92,7 @@ class SecurityMiddleware:
                 out = list(message.get("headers", []))
                 present = {k.lower() for k, _ in out}
                 out += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                out += self._transport_and_cache_headers(out, present, secure=secure, signed_in=signed_in)
                 if new_seed is not None:
                     cookie = f"{CSRF_COOKIE}={new_seed}; Path=/; HttpOnly; SameSite=Lax"
                     if secure:
@@ -99,6 +105,18 @@ class SecurityMiddleware:
             await self.app(scope, capped_receive, send_with_headers)
         except BodyTooLarge:
             await self._too_large(scope, send_with_headers)
+
+    def _transport_and_cache_headers(self, out, present, *, secure: bool, signed_in: bool):
+        """HSTS over https (when set); no-store on a signed-in page or JSON answer that sets no
+        caching of its own (user files keep their private caching)."""
+        extra = []
+        if secure and self.hsts_seconds > 0 and b"strict-transport-security" not in present:
+            extra.append((b"strict-transport-security", f"max-age={self.hsts_seconds}".encode()))
+        content_type = next((v for k, v in out if k.lower() == b"content-type"), b"")
+        personal = content_type.startswith((b"text/html", b"application/json"))
+        if signed_in and personal and b"cache-control" not in present:
+            extra.append((b"cache-control", b"no-store"))
+        return extra
 
     async def _too_large(self, scope, send):
         limit_mb = self.max_body_bytes // (1024 * 1024)

@@ -39,7 +39,7 @@ def prepare_database(env: dict[str, str]) -> str:
         "u=s.create_user(db=db, email='load@example.com', password='load test password');"
         "_, raw=s.create_api_token(db=db, user=u, name='load');"
         # A waiting job to poll, as the lab page and scripts do while a run trains.
-        "from app.trainer import jobs;"
+        "from app.lab import job_store;"
         "job_store.enqueue(db=db, user_id=u.id, dataset_id=None, config={'trigger': 'sks', 'class_word': 'person'},"
         " images=[], base_model=None, total_steps=40, total_epochs=10);"
         "db.commit(); print(raw)"

@@ -1,6 +1,6 @@
 """Errors of the auth domain."""
 
-from app.errors import Conflict, DomainError, TooManyRequests
+from app.errors import Conflict, DomainError
 
 
 class InvalidCredentials(DomainError):
@@ -22,11 +22,6 @@ class LoginRequired(DomainError):
 class EmailTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("An account with that email already exists.")
-
-
-class LoginThrottled(TooManyRequests):
-    def __init__(self, minutes: int) -> None:
-        super().__init__(f"Too many failed sign-ins. Try again in {minutes} minutes.")
 
 
 class AccountSuspended(DomainError):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import Response as PlainResponse
 
 from app.auth import service as auth_service
+from app.auth import signup as signup_service
 from app.auth.dependencies import (
     SESSION_COOKIE,
     CurrentUser,
@@ -52,6 +53,12 @@ def _cookie_secure(request: Request) -> bool:
 
 def _sign_in(request: Request, response: Response, db, raw_session: str) -> None:
     """Set the new session cookie and rotate the CSRF seed (no fixation of either)."""
+    _replace_session(request, response, db, raw_session)
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+def _replace_session(request: Request, response: Response, db, raw_session: str) -> None:
+    """End the browser's current session and set the cookie of the new one."""
     settings = request.app.state.settings
     secure = _cookie_secure(request)
     old = request.cookies.get(SESSION_COOKIE)
@@ -66,7 +73,6 @@ def _sign_in(request: Request, response: Response, db, raw_session: str) -> None
         secure=secure,
         path="/",
     )
-    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 @router.get("/signup")
@@ -86,10 +92,45 @@ def signup(
     next: Annotated[str, Form()] = "/",
 ):
     try:
-        user = auth_service.create_user(db=db, email=email, password=password, display_name=display_name)
+        sent_to = signup_service.request_signup(
+            db=db,
+            data_dir=request.app.state.settings.data_dir,
+            email=email,
+            password=password,
+            display_name=display_name,
+            link_base=str(request.base_url).rstrip("/"),
+            next_path=_safe_next(next),
+        )
     except DomainError as exc:
         ctx = {"error": exc.detail, "email": email, "display_name": display_name, "next": next}
         return render(request, "auth/signup.html", ctx, status_code=exc.status_code)
+    db.commit()
+    # The same page whether or not the address has an account: nothing to learn from it.
+    return render(request, "auth/signup_sent.html", {"email": sent_to})
+
+
+@router.get("/signup/confirm")
+def signup_confirm_page(request: Request, db: DbSession, token: str = "", next: str = "/"):
+    try:
+        row = signup_service.pending(db=db, raw_token=token)
+    except DomainError as exc:
+        return render(request, "auth/signup_confirm.html", {"error": exc.detail}, status_code=exc.status_code)
+    ctx = {"token": token, "email": row.email, "next": _safe_next(next)}
+    return render(request, "auth/signup_confirm.html", ctx)
+
+
+@router.post("/signup/confirm")
+def signup_confirm(
+    request: Request,
+    db: DbSession,
+    token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form()] = "/",
+):
+    try:
+        user = signup_service.confirm_signup(db=db, raw_token=token)
+    except DomainError as exc:
+        db.commit()  # the losing links' rows are gone
+        return render(request, "auth/signup_confirm.html", {"error": exc.detail}, status_code=exc.status_code)
     raw = auth_service.start_session(
         db=db, user=user, max_age_days=request.app.state.settings.session_max_age_days
     )
@@ -128,7 +169,8 @@ def login(
     except DomainError as exc:
         db.commit()  # keep the recorded failure
         ctx = {"error": exc.detail, "email": email, "next": next}
-        return render(request, "auth/login.html", ctx, status_code=exc.status_code)
+        headers = getattr(exc, "headers", None)  # Retry-After on a throttled sign-in
+        return render(request, "auth/login.html", ctx, status_code=exc.status_code, headers=headers)
     raw = auth_service.start_session(db=db, user=user, max_age_days=settings.session_max_age_days)
     response = redirect(request, _safe_next(next))
     _sign_in(request, response, db, raw)
@@ -161,6 +203,7 @@ def change_password(
     user: CurrentUser,
     current_password: Annotated[str, Form(max_length=1024)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
+    keep_tokens: Annotated[bool, Form()] = False,
 ):
     try:
         auth_service.change_password(
@@ -169,13 +212,21 @@ def change_password(
             current=current_password,
             new=new_password,
             keep_session=request.cookies.get(SESSION_COOKIE),
+            keep_tokens=keep_tokens,
         )
     except DomainError as exc:
         tokens = auth_service.list_api_tokens(db=db, user=user)
         ctx = {"tokens": tokens, "new_token": None, "password_error": exc.detail}
         return render(request, "auth/account.html", ctx, status_code=exc.status_code)
+    raw = auth_service.start_session(
+        db=db, user=user, max_age_days=request.app.state.settings.session_max_age_days
+    )
+    tokens = "kept" if keep_tokens else "revoked"
+    message = f"Password changed. Other devices were signed out; API tokens {tokens}."
+    response = redirect(request, "/account", message, "success")
+    _replace_session(request, response, db, raw)  # a new session id for this browser too
     db.commit()
-    return redirect(request, "/account", "Password changed. Other devices were signed out.", "success")
+    return response
 
 
 @router.post("/account/tokens")

@@ -7,14 +7,15 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from app import limits
+from app.auth import passwords, throttle
 from app.auth.exceptions import (
     AccountSuspended,
     EmailTaken,
     InvalidCredentials,
-    LoginThrottled,
 )
 from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from app.db import utcnow
@@ -25,7 +26,7 @@ _hasher = PasswordHasher()
 # Verified against when the email is unknown, so timing does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("loraface-no-such-user")
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 
 
 def hash_password(password: str) -> str:
@@ -51,12 +52,9 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def validate_password(password: str) -> None:
-    """Refuse passwords too short to be worth hashing."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > 1024:
-        raise DomainError("That password is too long.")
+def validate_password(password: str, *, email: str = "", display_name: str = "") -> None:
+    """Refuse passwords that are too short, common, or built from the person's email or name."""
+    passwords.check(password, email=email, display_name=display_name)
 
 
 def get_user(*, db: Session, user_id: int) -> User | None:
@@ -81,7 +79,7 @@ def create_user(
     email = normalize_email(email)
     if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
         raise DomainError("Enter a valid email address.")
-    validate_password(password)
+    validate_password(password, email=email, display_name=display_name or "")
     if get_user_by_email(db=db, email=email):
         raise EmailTaken()
     name = (display_name or "").strip() or email.split("@", 1)[0]
@@ -98,32 +96,6 @@ def set_role(*, db: Session, user: User, role: Role) -> User:
     return user
 
 
-def _recent_failures(db: Session, column, value: str, window: timedelta) -> int:
-    since = utcnow() - window
-    return db.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.attempted_at >= since)
-    )
-
-
-def check_login_throttle(
-    *,
-    db: Session,
-    email: str,
-    address: str,
-    per_account: int,
-    per_address: int,
-    window_minutes: int,
-) -> None:
-    """Raise LoginThrottled once an account or an address has failed too often recently."""
-    window = timedelta(minutes=window_minutes)
-    if _recent_failures(db, LoginAttempt.email, normalize_email(email), window) >= per_account:
-        raise LoginThrottled(window_minutes)
-    if _recent_failures(db, LoginAttempt.address, address, window) >= per_address:
-        raise LoginThrottled(window_minutes)
-
-
 def authenticate(
     *,
     db: Session,
@@ -134,25 +106,22 @@ def authenticate(
     per_address: int = 20,
     window_minutes: int = 15,
 ) -> User:
-    """The user for these credentials. A failure is recorded (and committed by the caller)."""
-    check_login_throttle(
-        db=db,
-        email=email,
-        address=address,
-        per_account=per_account,
-        per_address=per_address,
-        window_minutes=window_minutes,
+    """The user for these credentials. A failure is recorded (and committed by the caller);
+    `per_account` failures of one account from one address are free, then waits double."""
+    email = normalize_email(email)
+    policy = throttle.ThrottlePolicy(
+        free_failures=per_account, per_address=per_address, window=timedelta(minutes=window_minutes)
     )
+    throttle.check(db=db, email=email, address=address, policy=policy)
     user = get_user_by_email(db=db, email=email)
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if not user or not ok:
-        db.add(LoginAttempt(email=normalize_email(email)[:320], address=address[:64]))
-        db.flush()
+        throttle.record_failure(db=db, email=email, address=address)
         raise InvalidCredentials()
     if user.suspended_at is not None:
         raise AccountSuspended()
-    # A success clears the account's failures so a later typo starts a fresh count.
-    db.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
+    # A success clears this address's failures so a later typo starts a fresh count.
+    throttle.clear(db=db, email=user.email, address=address)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -186,21 +155,30 @@ def user_for_session(*, db: Session, raw_token: str) -> User | None:
     return None if user.suspended_at is not None else user
 
 
-def change_password(*, db: Session, user: User, current: str, new: str, keep_session: str | None) -> None:
-    """Set a new password and sign out every other session."""
+def change_password(
+    *, db: Session, user: User, current: str, new: str, keep_session: str | None, keep_tokens: bool = False
+) -> None:
+    """Set a new password, sign out every other session and, unless kept, revoke the API tokens."""
     if not verify_password(user.password_hash, current):
         raise DomainError("The current password is not right.")
-    validate_password(new)
+    validate_password(new, email=user.email, display_name=user.display_name)
     user.password_hash = hash_password(new)
     stmt = delete(UserSession).where(UserSession.user_id == user.id)
     if keep_session:
         stmt = stmt.where(UserSession.token_hash != token_digest(keep_session))
     db.execute(stmt)
+    if not keep_tokens:  # a leaked password may have minted tokens: they go with it
+        db.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
     db.flush()
 
 
 def create_api_token(*, db: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token; returns the row and the raw token, shown to the user once."""
+    limits.ensure_token_room(db=db, user_id=user.id)
     raw = "lf_" + secrets.token_urlsafe(32)
     token = ApiToken(token_hash=token_digest(raw), user_id=user.id, name=name[:80])
     db.add(token)

@@ -35,8 +35,11 @@ def api_feed(
     before: Annotated[int | None, Query(ge=1, description="cursor: posts older than this id")] = None,
     after: Annotated[int | None, Query(ge=0, description="only posts newer than this id (polling)")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.FEED_PAGE,
+    lesson: Annotated[int | None, Query(ge=1, le=8, description="only help threads of this lesson")] = None,
 ):
-    posts = service.feed(db=db, viewer=user, kind=kind, before=before, after=after, limit=limit)
+    posts = service.feed(
+        db=db, viewer=user, kind=kind, before=before, after=after, limit=limit, lesson=lesson
+    )
     cursor = service.next_cursor(posts, limit) if after is None else None
     if cursor is not None:
         query = f"before={cursor}&limit={limit}" + (f"&kind={kind.value}" if kind else "")

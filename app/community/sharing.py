@@ -4,13 +4,12 @@ images its owner may choose from, and the picture files copied under the author'
 Everything read from other domains goes through here, so the rest of the community code
 depends on a handful of plain values, not on the trainer's tables."""
 
-import io
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,11 +17,12 @@ from app.auth import service as auth_service
 from app.auth.models import User
 from app.community import exceptions as exc
 from app.lab.models import LoraModel, LoraModelEpoch, TrainingJob
+from app.trainer import images
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 MAX_SIDE = 1536  # pictures are shrunk to this; a post needs no more
-ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP"}
+ACCEPTED_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
 
 # Training settings worth showing to helpers; paths, prompts and internals stay private.
 SHARED_SETTINGS = (
@@ -180,17 +180,10 @@ def _reencode(data: bytes) -> tuple[Image.Image, str]:
     if len(data) > MAX_IMAGE_BYTES:
         raise exc.InvalidPost(f"Each picture may be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format
-            if fmt not in ACCEPTED_FORMATS:
-                raise exc.InvalidPost("Pictures must be PNG, JPEG or WebP.")
-            if probe.width * probe.height > MAX_IMAGE_PIXELS:
-                raise exc.InvalidPost("That picture has too many pixels.")
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        img, fmt = images.decode(data, max_pixels=MAX_IMAGE_PIXELS, formats=ACCEPTED_FORMATS)
+    except images.ImageTooLarge:
+        raise exc.InvalidPost("That picture has too many pixels.") from None
+    except images.ImageUnreadable as err:
         raise exc.InvalidPost("That file is not a picture we can read (PNG, JPEG or WebP).") from err
     img.thumbnail((MAX_SIDE, MAX_SIDE))
     return img, ("png" if fmt == "PNG" else "jpg")

@@ -10,10 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import limits
 from app.auth import service as auth_service
 from app.config import Settings
 from app.datasets import exceptions as exc
 from app.datasets.models import Dataset, DatasetImage
+from app.datasets.staging import Staging, stage_for
+from app.trainer import faults
 
 WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
 THUMB_SIDE = 256
@@ -60,6 +63,7 @@ def create_dataset(
 
     name, trigger, class_word = name.strip(), trigger.strip() or "sks", class_word.strip() or "person"
     _check_fields(name=name, trigger=trigger, class_word=class_word, base=base)
+    limits.ensure_dataset_room(db=db, user_id=user_id)
     try:
         cleaned = ingest.clean_all([ingest.UploadFile(ingest.display_name(n), d) for n, d in files])
     except ingest.UploadTooLarge as error:
@@ -92,10 +96,12 @@ def create_dataset(
     )
     db.add(dataset)
     db.flush()
-    written: list[Path] = []
+    staging = stage_for(db, datasets_dir(settings, user_id))  # moved into place when the rows commit
     try:
         for position, (image, analysis) in enumerate(zip(unique, report.photos, strict=True)):
-            written += _store_photo(settings, user_id, image)
+            _store_photo(staging, image)
+            if position == len(unique) // 2:
+                faults.reach("upload_staging")
             row = DatasetImage(
                 dataset_id=dataset.id,
                 position=position,
@@ -110,55 +116,48 @@ def create_dataset(
                 image, analysis, resolution=dataset.resolution, trigger=trigger, class_word=class_word
             )
             row.caption = caption
-            written += _apply_crop(settings, user_id, row, image.image, box)
+            _apply_crop(staging, row, image.image, box)
             row.analysis = analysis.to_dict()
             row.accepted = analysis.accepted
             dataset.images.append(row)
         _apply_set_report(dataset, report)
         db.flush()
     except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        staging.discard()
         raise
     return dataset, skipped
 
 
-def _store_photo(settings: Settings, user_id: int, image) -> list[Path]:
-    """Write the cleaned JPEG; returns it if it is new (so a failure can remove it)."""
+def _store_photo(staging: Staging, image) -> None:
+    """Stage the cleaned JPEG unless the user already has this photo."""
     from app.trainer.photos import ingest
 
-    folder = datasets_dir(settings, user_id) / "photos"
-    existed = (folder / f"{image.sha256}.jpg").exists()
-    path = ingest.store(image, folder)
-    return [] if existed else [path]
+    relative = f"photos/{image.sha256}.jpg"
+    if not (staging.root / relative).exists():
+        ingest.store(image, staging.path(relative).parent)
 
 
-def _crop_names(row: DatasetImage, resolution: int) -> tuple[str, str]:
+def crop_names(row: DatasetImage, resolution: int) -> tuple[str, str]:
+    """The crop's and thumbnail's paths under the datasets folder, named by photo and box."""
     stem = f"{row.sha256}-{row.crop_left}-{row.crop_top}-{row.crop_size}-{resolution}"
     return f"crops/{stem}.png", f"thumbs/{stem}.jpg"
 
 
-def _apply_crop(settings: Settings, user_id: int, row: DatasetImage, photo, box) -> list[Path]:
-    """Cut the crop and its thumbnail; files are named by photo and box, so they never change
-    under a queued training job. Returns the files it created."""
+def _apply_crop(staging: Staging, row: DatasetImage, photo, box) -> None:
+    """Cut the crop and its thumbnail into staging; files are named by photo and box, so they
+    never change under a queued training job."""
     from PIL import Image
 
     from app.trainer.photos import crops
 
     row.crop_left, row.crop_top, row.crop_size = box.left, box.top, box.side
-    root = datasets_dir(settings, user_id)
-    crop_name, thumb_name = _crop_names(row, box.resolution)
-    created = []
-    crop_path, thumb_path = root / crop_name, root / thumb_name
-    if not crop_path.exists():
-        crop_path.parent.mkdir(parents=True, exist_ok=True)
+    crop_name, thumb_name = crop_names(row, box.resolution)
+    if not (staging.root / crop_name).exists():
         square = crops.cut(photo, box)
-        square.save(crop_path)
-        created.append(crop_path)
-        thumb_path.parent.mkdir(parents=True, exist_ok=True)
-        square.resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS).save(thumb_path, quality=85)
-        created.append(thumb_path)
-    return created
+        square.save(staging.path(crop_name))
+        square.resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS).save(
+            staging.path(thumb_name), quality=85
+        )
 
 
 def _apply_set_report(dataset: Dataset, report) -> None:
@@ -246,9 +245,10 @@ def nudge_crop(
         class_word=dataset.class_word,
         nudge=nudge,
     )
+    staging = stage_for(db, datasets_dir(settings, dataset.user_id))
     with Image.open(photo_path) as photo:
         photo.load()
-        _apply_crop(settings, dataset.user_id, image, photo.convert("RGB"), box)
+        _apply_crop(staging, image, photo.convert("RGB"), box)
     image.nudge_dx, image.nudge_dy, image.nudge_zoom = nudge.dx, nudge.dy, nudge.zoom
     image.analysis = analysis.to_dict()
     db.flush()
@@ -294,7 +294,7 @@ def file_path(*, settings: Settings, dataset: Dataset, image: DatasetImage, kind
     root = datasets_dir(settings, dataset.user_id)
     if kind == "photo":
         return root / "photos" / f"{image.sha256}.jpg"
-    crop_name, thumb_name = _crop_names(image, dataset.resolution)
+    crop_name, thumb_name = crop_names(image, dataset.resolution)
     return root / (crop_name if kind == "crop" else thumb_name)
 
 
@@ -363,7 +363,7 @@ def training_images(*, db: Session, user_id: int, dataset_id: int) -> list[dict[
     for image in dataset.images:
         if not image.accepted:
             continue
-        crop_name, _ = _crop_names(image, dataset.resolution)
+        crop_name, _ = crop_names(image, dataset.resolution)
         items.append(
             {
                 "path": str(prefix / crop_name),

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.evaluate import service
 from app.evaluate.models import Sweep, SweepStatus
 from app.lab.models import LoraModel
+from app.trainer import interrupt
 
 log = logging.getLogger("loraface.sweeps")
 STALE_SECONDS = 900.0  # a running sweep without a heartbeat this long is presumed dead
@@ -95,20 +96,21 @@ class SweepRunner:
             base_model, name = model.base_model, model.name
         try:
             pipe = sampling.cached_pipeline(base_model, self.settings.data_dir / "cache", self.device)
-            result = sweep.run_sweep(
-                pipe=pipe,
-                epoch_loras=loras,
-                training_images=training,
-                prompts=spec["prompts"],
-                out_dir=spec["folder"],
-                strengths=spec["strengths"],
-                seed=spec["seed"],
-                steps=spec["steps"],
-                resolution=spec["resolution"],
-                name=name,
-                on_progress=lambda done, _total: self._progress(sweep_id, done),
-                should_cancel=self.stop_event.is_set,
-            )
+            with interrupt.watch(self.stop_event.is_set, sweep.SweepCancelled):  # between denoising steps
+                result = sweep.run_sweep(
+                    pipe=pipe,
+                    epoch_loras=loras,
+                    training_images=training,
+                    prompts=spec["prompts"],
+                    out_dir=spec["folder"],
+                    strengths=spec["strengths"],
+                    seed=spec["seed"],
+                    steps=spec["steps"],
+                    resolution=spec["resolution"],
+                    name=name,
+                    on_progress=lambda done, _total: self._progress(sweep_id, done),
+                    should_cancel=self.stop_event.is_set,
+                )
         except sweep.SweepCancelled:
             with self.sessions() as db:  # the server is stopping: hand it back, it restarts later
                 service.release_sweep(db=db, sweep_id=sweep_id, worker_id=self.worker_id)

@@ -46,3 +46,9 @@ class FileGone(NotFound):
 class BadFormat(DomainError):
     def __init__(self) -> None:
         super().__init__("format must be kohya or diffusers")
+
+
+class JobTooCostly(DomainError):
+    """Over a cost limit (steps, pixels, rank or memory); the message names what to lower."""
+
+    status_code = 422

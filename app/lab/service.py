@@ -15,6 +15,7 @@ from app.lab import exceptions as exc
 from app.lab import job_store, queue
 from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
+from app.trainer import limits
 
 GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
 FORMATS = ("kohya", "diffusers")
@@ -80,6 +81,31 @@ def default_resolution(settings: Settings) -> int:
     return model.default_resolution
 
 
+def base_family(settings: Settings) -> str:
+    """The base's family for the memory estimate: demo, sdxl, sd15 or flux."""
+    from app.trainer import base_models
+
+    if not settings.base_model:
+        return "demo"
+    try:  # reads a header or model_index.json only
+        return limits.family_of(base_models.resolve(settings.base_model, settings.data_dir / "cache"))
+    except Exception:  # a misconfigured base fails the job with its own message
+        return "sdxl"
+
+
+def job_limits(settings: Settings) -> limits.JobLimits:
+    """The cost limits every job is checked against (the memory budget is a setting)."""
+    return limits.JobLimits(memory_budget_gb=settings.job_memory_budget_gb)
+
+
+def check_cost(*, settings: Settings, cfg, images: int) -> None:
+    """Refuse a job over a cost limit (JobTooCostly, 422) before it is queued."""
+    try:
+        limits.check_job(limits.job_size(cfg, images, base_family(settings)), job_limits(settings))
+    except limits.JobTooCostly as error:
+        raise exc.JobTooCostly(str(error)) from None
+
+
 # ---- datasets ----
 
 
@@ -135,6 +161,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         sample_steps=data.sample_steps,
         name=f"{data.trigger}_{data.class_word}",
     )
+    check_cost(settings=settings, cfg=cfg, images=len(images))
     try:
         job = job_store.enqueue(
             db=db,

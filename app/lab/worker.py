@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.lab import job_store
 from app.lab.models import TrainingJob
-from app.trainer import faults
+from app.trainer import faults, interrupt, limits
 
 log = logging.getLogger("loraface.worker")
 
@@ -279,9 +279,34 @@ class Worker:
         self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter, should_abort=None
     ):
         from app.trainer.config import TrainConfig
-        from app.trainer.pipeline import run_training
+        from app.trainer.errors import TrainingCancelled
 
         cfg = TrainConfig.from_dict(config)
+        self._check_cost(cfg, len(images), base_model)
+
+        def should_cancel() -> bool:
+            return reporter.should_stop() or self.stop_event.is_set() or bool(should_abort and should_abort())
+
+        with interrupt.watch(should_cancel, TrainingCancelled):
+            return self._prepare_and_train(claim, cfg, images, base_model, out_dir, reporter, should_cancel)
+
+    def _check_cost(self, cfg, images: int, base_model: str | None) -> None:
+        """The same cost limits the API applied, again here: a job queued by any path is bounded."""
+        from app.trainer import base_models
+        from app.trainer.errors import TrainingError
+
+        family = limits.family_of(base_models.resolve(base_model, self.settings.data_dir / "cache"))
+        try:
+            limits.check_job(
+                limits.job_size(cfg, images, family),
+                limits.JobLimits(memory_budget_gb=self.settings.job_memory_budget_gb),
+            )
+        except limits.JobTooCostly as error:
+            raise TrainingError(str(error)) from None
+
+    def _prepare_and_train(self, claim, cfg, images, base_model, out_dir: Path, reporter, should_cancel):
+        from app.trainer.pipeline import run_training
+
         train_images = self._prepare_images(images, out_dir / "inputs", cfg.resolution)
 
         def on_epoch(result) -> None:
@@ -312,9 +337,7 @@ class Worker:
             cache_dir=self.settings.data_dir / "cache",
             on_progress=reporter.update,
             on_epoch=on_epoch,
-            should_cancel=lambda: (
-                reporter.should_stop() or self.stop_event.is_set() or bool(should_abort and should_abort())
-            ),
+            should_cancel=should_cancel,
             before_write=lambda: self._confirm_lease(claim, reporter),
             resume=True,
             device=self.device,
@@ -341,6 +364,7 @@ class Worker:
         folder.mkdir(parents=True, exist_ok=True)
         prepared = []
         for i, item in enumerate(images):
+            interrupt.check()  # a resize at 2048 px takes a second or more: stop between images
             source = self.settings.data_dir / item["path"]
             target = folder / f"{i:03d}.png"
             if not target.exists():

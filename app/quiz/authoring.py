@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import limits
 from app.db import utcnow
 from app.lessons import service as lessons_service
 from app.quiz import images
@@ -21,6 +22,7 @@ from app.quiz.exceptions import InvalidQuestion
 from app.quiz.gift import GiftChoice, GiftError, GiftQuestion, GiftSkipped, dump_gift, read_gift
 from app.quiz.models import Choice, Question, QuestionKind
 from app.quiz.service import ChoiceSpec, QuestionSpec
+from app.text_input import CONTROL
 
 CATEGORY_PREFIX = "LoRAFace/Lesson "
 
@@ -68,6 +70,7 @@ def add_question(*, db: Session, lesson_number: int, spec: QuestionSpec, data_di
     """A new question at the end of the lesson's check."""
     check_lesson(lesson_number)
     validate_spec(spec, data_dir=data_dir)
+    limits.ensure_question_room(db=db, lesson_number=lesson_number, adding=1)
     return quiz_service.create_question(db=db, lesson_number=lesson_number, spec=spec)
 
 
@@ -282,6 +285,7 @@ def import_gift(
     check_lesson(lesson_number)
     plan = plan_import(text, data_dir=data_dir, skip_unsupported=skip_unsupported)  # raises before writing
     specs = plan.specs
+    limits.ensure_question_room(db=db, lesson_number=lesson_number, adding=len(specs), replacing=replace)
     if replace:
         for question in quiz_service.list_questions(db=db, lesson_number=lesson_number):
             question.deleted_at = utcnow()
@@ -302,7 +306,13 @@ def import_message(created: list[Question], skipped: list[GiftSkipped]) -> str:
 def decode_gift(data: bytes) -> str:
     """GIFT bytes as text (UTF-8, with or without a byte order mark)."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise GiftImportFailed([GiftError(line=line, message="the file is not UTF-8 text")]) from None
+    found = CONTROL.search(text)
+    if found:  # NUL and friends: refused here as in every other text field
+        line = text[: found.start()].count("\n") + 1
+        message = f"the file contains a control character (U+{ord(found.group()):04X}); remove it"
+        raise GiftImportFailed([GiftError(line=line, message=message)])
+    return text

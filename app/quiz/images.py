@@ -2,18 +2,19 @@
 by content hash under data_dir/quiz_images/ (course content, not any user's private files)."""
 
 import hashlib
-import io
 import re
 from pathlib import Path
 
 from app.errors import PayloadTooLarge
 from app.quiz.authoring_errors import InvalidImage
+from app.trainer import images
 
 IMAGE_DIR = "quiz_images"
 URL_PREFIX = "/quiz/images/"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024  # one uploaded picture, before re-encoding
 MAX_SOURCE_PIXELS = 40_000_000  # refuse decompression bombs before decoding them
 MAX_SIDE = 1024  # stored pictures are at most this wide and high
+QUIZ_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 NAME = re.compile(r"^[0-9a-f]{64}\.(png|jpg)$")
 # Course pictures that ship with the app, and uploaded ones: the only places a choice may point.
 LOCAL_PATH = re.compile(r"^/(static|quiz/images)/[A-Za-z0-9_\-./]+\.(png|jpg|jpeg|webp|gif|svg)$")
@@ -26,31 +27,19 @@ def image_dir(data_dir: Path) -> Path:
 
 def store_image(*, data_dir: Path, data: bytes) -> str:
     """Re-encode an uploaded picture (metadata dropped, at most MAX_SIDE px) and return its URL."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     if len(data) > MAX_IMAGE_BYTES:
         raise PayloadTooLarge(f"A picture may be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
     if not data:
         raise InvalidImage("The picture is empty.")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_SOURCE_PIXELS:
-                raise InvalidImage("The picture has too many pixels; scale it down first.")
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-            img = img.convert("RGBA" if has_alpha else "RGB")
-            img.thumbnail((MAX_SIDE, MAX_SIDE))
-            out = io.BytesIO()
-            if has_alpha:
-                img.save(out, format="PNG", optimize=True)
-                ext = "png"
-            else:
-                img.save(out, format="JPEG", quality=88, optimize=True)
-                ext = "jpg"
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        img, _ = images.decode(data, max_pixels=MAX_SOURCE_PIXELS, formats=QUIZ_FORMATS, keep_alpha=True)
+    except images.ImageTooLarge:
+        raise InvalidImage("The picture has too many pixels; scale it down first.") from None
+    except images.ImageUnreadable:
         raise InvalidImage("The file is not a picture we can read (use PNG, JPEG, WebP or GIF).") from None
-    encoded = out.getvalue()
+    img.thumbnail((MAX_SIDE, MAX_SIDE))
+    ext = "png" if img.mode == "RGBA" else "jpg"
+    encoded = images.encode(img, "PNG" if ext == "png" else "JPEG", quality=88)
     name = f"{hashlib.sha256(encoded).hexdigest()}.{ext}"
     folder = image_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -298,6 +298,7 @@ def _run(
         name=name or f"{trigger}_{class_word}".replace(" ", "_"),
         sample_steps=model.default_sample_steps,
     )
+    _check_cost(cfg, len(photo_files), model)
     images = prepare_images(
         photo_files, out / "crops", resolution=cfg.resolution, caption=cfg.instance_prompt
     )
@@ -389,6 +390,19 @@ def _run(
         "prompt": prompt,
         "webui_prompt": f"{prompt} <lora:{cfg.name}:{rec.strength:g}>",
     }
+
+
+def _check_cost(cfg, photos: int, model) -> None:
+    """The job cost limits the web app applies (app.trainer.limits), before any photo is touched."""
+    from app.config import get_settings
+    from app.trainer import limits
+    from app.trainer.lora import TrainingError
+
+    budget = limits.JobLimits(memory_budget_gb=get_settings().job_memory_budget_gb)
+    try:
+        limits.check_job(limits.job_size(cfg, photos, limits.family_of(model)), budget)
+    except limits.JobTooCostly as error:
+        raise TrainingError(str(error)) from None
 
 
 def _one_thread_on_cpu(device: str | None) -> None:

@@ -3,7 +3,7 @@ loop starts, then free what the loop does not need."""
 
 from dataclasses import dataclass
 
-from app.trainer import faults
+from app.trainer import faults, interrupt
 
 
 @dataclass
@@ -85,6 +85,7 @@ def encode_examples(
     is_sdxl = getattr(pipe, "text_encoder_2", None) is not None
     examples = []
     for item in images:
+        interrupt.check()  # one VAE encode at a large size takes seconds: stop between images
         with Image.open(item.path) as im:
             im = im.convert("RGB")
             if resolution and im.size != (resolution, resolution):

@@ -25,6 +25,13 @@ POINTS = (
     "finishing",  # every file final, the job not yet marked succeeded
 )
 
+# The same mechanism in the web process, for a dataset upload (app.datasets.staging).
+UPLOAD_POINTS = (
+    "upload_staging",  # half the photos, crops and thumbnails written to staging, no row committed
+    "upload_committed",  # the rows committed, no staged file moved into place yet
+    "upload_publishing",  # half the staged files moved into place
+)
+
 _POINT = os.environ.get("LORAFACE_FAULT_POINT", "")
 _HIT = int(os.environ.get("LORAFACE_FAULT_HIT", "1") or 1)
 _hits = 0

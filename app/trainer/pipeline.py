@@ -18,6 +18,7 @@ from app.trainer import (
     errors,
     export,
     faults,
+    interrupt,
     loop,
     lora,
     sampling,
@@ -126,6 +127,7 @@ def run_training(
     model = base_models.resolve(base_model, Path(cache_dir))
     pipe = base_models.load_pipeline(model)
     faults.reach("base_model_loaded")
+    interrupt.check()  # loading a full base takes a while: a cancel sent meanwhile stops here
     (out_dir / "train_config.json").write_text(cfg.to_json())
     captions = [im.caption for im in images]
     _, _, total_epochs = config.plan(cfg, len(images))

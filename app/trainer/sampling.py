@@ -6,7 +6,7 @@ it, and its strength is the peft adapter scale. Strength 0 runs the base model a
 import threading
 from pathlib import Path
 
-from app.trainer import base_models
+from app.trainer import base_models, interrupt
 
 ADAPTER = "face"
 _pipes: dict[tuple[str, str], object] = {}
@@ -60,6 +60,7 @@ def run_pipe(
             width=resolution,
             generator=generator,
             output_type="pil",
+            callback_on_step_end=interrupt.on_denoising_step,  # a cancel stops between steps
         )
         images.append(out.images[0])
     return images

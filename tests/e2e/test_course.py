@@ -6,20 +6,24 @@ import pytest
 from playwright.sync_api import expect
 
 from app.quiz import service as quiz_service
+from tests.outbox import newest_link
 
 pytestmark = pytest.mark.e2e
 
 
-def sign_up(page, email: str) -> None:
+def sign_up(page, data_dir, email: str) -> None:
     page.goto("/signup")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("a very long password")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Check your inbox")).to_be_visible()
+    page.goto(newest_link(data_dir, email))
+    page.get_by_role("button", name="Create my account").click()
     page.wait_for_url("**/")
 
 
-def test_new_learner_unlocks_node_two(page, db):
-    sign_up(page, "ada@example.com")
+def test_new_learner_unlocks_node_two(page, db, settings):
+    sign_up(page, settings.data_dir, "ada@example.com")
 
     response = page.goto("/lessons/2")
     assert response.status == 403

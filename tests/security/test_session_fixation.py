@@ -10,6 +10,7 @@ from app.auth.dependencies import SESSION_COOKIE
 from app.auth.models import UserSession
 from tests import factories
 from tests.conftest import csrf_token, login
+from tests.outbox import confirm_signup
 
 COOKIE_DOMAIN = "testserver.local"  # where httpx files the test client's cookies
 
@@ -31,7 +32,9 @@ def _sign_in(c: TestClient, how: str, email: str):
     token = csrf_token(c, "/account")
     fields = {"email": email, "password": factories.PASSWORD, "csrf_token": token}
     if how == "signup":
-        return c.post("/signup", data={**fields, "display_name": "Victim"})
+        sent = c.post("/signup", data={**fields, "display_name": "Victim"})
+        assert sent.status_code == 200, sent.text
+        return confirm_signup(c, c.app.state.settings.data_dir, email)
     return c.post("/login", data=fields)
 
 

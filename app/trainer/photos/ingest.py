@@ -15,7 +15,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from app.trainer import images
 
 MAX_FILE_BYTES = 40 * 1024 * 1024  # one photo; a 12 MP JPEG is 3-8 MB
 MAX_FILES = 60  # per upload; the set check then says 40 at most are useful
@@ -227,9 +229,7 @@ def clean(upload: UploadFile, *, encode: bool = True) -> CleanImage:
             ) != kind:
                 raise RejectedUpload(f"{name} is not the kind of image its first bytes say.")
             im.load()
-            icc = im.info.get("icc_profile")
-            ImageOps.exif_transpose(im, in_place=True)  # in place: no second 12 MP copy
-            rgb = _to_srgb(im, icc)
+            rgb = images.normalize(im)  # upright, 8-bit sRGB, no metadata (shared with quiz and community)
     except RejectedUpload:
         raise
     except Image.DecompressionBombError:
@@ -253,25 +253,6 @@ def clean(upload: UploadFile, *, encode: bool = True) -> CleanImage:
         sha256=hashlib.sha256(jpeg).hexdigest() if encode else "",
         source_sha256=hashlib.sha256(data).hexdigest(),
     )
-
-
-def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
-    """RGB pixels in sRGB: embedded profiles (Display P3 phones) converted, alpha on white."""
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        base = Image.new("RGB", rgba.size, (255, 255, 255))
-        base.paste(rgba, mask=rgba.getchannel("A"))
-        im = base
-    elif im.mode != "RGB":
-        im = im.convert("RGB")
-    if icc:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            im = ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # a broken profile: keep the pixels as they are
-    im.info.clear()
-    return im
 
 
 def clean_all(files: list[UploadFile]) -> list[CleanImage]:

@@ -5,9 +5,10 @@ from sqlalchemy import func, select
 from app.auth.models import ApiToken, User, UserSession
 from tests import factories
 from tests.conftest import csrf_token, login
+from tests.outbox import confirm_signup
 
 
-def test_signup_logs_in_and_shows_home(client):
+def test_signup_mails_a_link_that_creates_the_account_and_signs_in(client, app):
     token = csrf_token(client, "/signup")
     response = client.post(
         "/signup",
@@ -18,22 +19,25 @@ def test_signup_logs_in_and_shows_home(client):
             "csrf_token": token,
         },
     )
-    assert response.status_code == 303
-    assert "loraface_session" in response.cookies
+    assert response.status_code == 200 and "Check your inbox" in response.text
+    assert client.get("/api/me").status_code == 401  # no account until the link is opened
+    confirmed = confirm_signup(client, app.state.settings.data_dir, "ada@example.com")
+    assert confirmed.status_code == 303
+    assert "loraface_session" in confirmed.cookies
     home = client.get("/")
     assert "Welcome back" in home.text and "Ada" in home.text
     me = client.get("/api/me").json()
     assert me["email"] == "ada@example.com" and me["role"] == "learner"
 
 
-def test_signup_rejects_duplicate_and_short_password(client, db):
+def test_signup_rejects_short_password_and_hides_taken_emails(client, db):
     factories.make_user(db, email="taken@example.com")
     db.commit()
     token = csrf_token(client, "/signup")
     dup = client.post(
         "/signup", data={"email": "taken@example.com", "password": "a long password", "csrf_token": token}
     )
-    assert dup.status_code == 409 and "already exists" in dup.text
+    assert dup.status_code == 200 and "Check your inbox" in dup.text and "already" not in dup.text
     short = client.post(
         "/signup", data={"email": "new@example.com", "password": "short", "csrf_token": token}
     )
