@@ -82,3 +82,50 @@ def test_flux_settings_it_cannot_train_are_refused():
         )
     with pytest.raises(TrainingError, match="multiple of 16"):
         loop.validate_flux(TrainConfig(trigger="sks", class_word="woman", resolution=72))
+
+
+def test_a_single_transformer_file_loads_with_the_parts_beside_it(model_cache, tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    folder = base_models.resolve(None, model_cache, "flux").path
+    beside = tmp_path / "comfy"
+    for part in ("text_encoder", "text_encoder_2", "tokenizer_2", "vae"):
+        shutil.copytree(folder / part, beside / part)
+    (beside / "transformer").mkdir()  # the fine-tune's own config (the tiny widths), no weights
+    shutil.copy(folder / "transformer" / "config.json", beside / "transformer" / "config.json")
+    file = beside / "tiny-flux.safetensors"
+    save_file(load_file(str(folder / "transformer" / "diffusion_pytorch_model.safetensors")), str(file))
+
+    model = base_models.resolve(file, tmp_path)
+    assert (model.family, model.single_file) == ("flux", True)
+    cfg = TrainConfig(trigger="sks", class_word="woman", resolution=RES)
+    from_file = transformer_output(base_models.load_pipeline(model), cfg, "cpu")
+    assert torch.equal(from_file, transformer_output(_fresh(model_cache), cfg, "cpu"))
+
+
+def test_a_cancelled_run_resumes_to_the_same_adapter(model_cache, flux_images, tmp_path):
+    import torch
+    from peft.utils import get_peft_model_state_dict
+
+    from app.trainer.errors import TrainingCancelled
+
+    cfg = TrainConfig(
+        trigger="sks", class_word="woman", resolution=RES, max_steps=4, rank=4, learning_rate=1e-2
+    )
+
+    def run(out, should_cancel=lambda: False):
+        pipe = _fresh(model_cache)
+        examples = encoding.encode_examples(pipe, flux_images, "cpu", resolution=RES)
+        loop.train(cfg, pipe, examples, out_dir=out, device="cpu", should_cancel=should_cancel)
+        return get_peft_model_state_dict(pipe.transformer)
+
+    straight = run(tmp_path / "straight")
+    calls = iter(range(100))
+    with pytest.raises(TrainingCancelled):
+        run(tmp_path / "cut", should_cancel=lambda: next(calls) == 3)  # stops before step 4, after epoch 1
+    resumed = run(tmp_path / "cut")
+    assert straight.keys() == resumed.keys()
+    assert all(torch.allclose(straight[k], resumed[k], atol=1e-6) for k in straight)
