@@ -154,12 +154,8 @@ def _undo(out: Path, state: str) -> None:
     default=None,
     help="learning rate of the text encoder adapters [default: --lr]",
 )
-@click.option(
-    "--family",
-    type=click.Choice(["sdxl", "flux"]),
-    default=None,
-    help="the tiny demo base to use when no --base is set: sdxl or flux (FLUX.1) [default: sdxl]",
-)
+@click.option("--family", type=click.Choice(["sdxl", "flux"]), help="tiny demo base without --base [sdxl]")
+@click.option("--flux-mlp", is_flag=True, help="FLUX.1: LoRA on the MLPs too, not only the attention")
 @click.option("--name", default=None, help="file name of the LoRA [default: <trigger>_<class>]")
 @click.option("--device", default=None, help="cuda or cpu [default: cuda when present]")
 def train(
@@ -181,6 +177,7 @@ def train(
     train_text_encoder,
     text_encoder_lr,
     family,
+    flux_mlp,
     name,
     device,
 ):
@@ -222,6 +219,7 @@ def train(
             text_encoder_lr=text_encoder_lr,
             name=name,
             family=family,
+            flux_mlp=flux_mlp,
         )
     except KeyboardInterrupt:
         click.echo("\nstopped; run the same command again to resume from the last finished epoch", err=True)
@@ -287,11 +285,13 @@ def _run(
     text_encoder_lr,
     name,
     family=None,
+    flux_mlp=False,
 ) -> dict:
     from tqdm import tqdm
 
     from app.trainer import sampling
-    from app.trainer.config import TrainConfig, plan
+    from app.trainer.config import UNET_TARGETS, TrainConfig, plan
+    from app.trainer.flux.lora import FLUX_ATTENTION, FLUX_MLP
     from app.trainer.pipeline import run_training
 
     cfg = TrainConfig(
@@ -310,6 +310,7 @@ def _run(
         text_encoder_lr=text_encoder_lr,
         name=name or f"{trigger}_{class_word}".replace(" ", "_"),
         sample_steps=model.default_sample_steps,
+        target_modules=FLUX_ATTENTION + FLUX_MLP if flux_mlp and model.family == "flux" else UNET_TARGETS,
     )
     images = prepare_images(
         photo_files, out / "crops", resolution=cfg.resolution, caption=cfg.instance_prompt

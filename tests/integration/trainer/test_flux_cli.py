@@ -49,7 +49,7 @@ def test_train_family_flux_writes_the_diffusers_file_samples_and_report(run, tmp
     photos, out = write_photos(tmp_path / "photos", size=96), tmp_path / "out"
     result = run(
         "train", photos, "--trigger", "sks", "--class-word", "woman", "--out", out,
-        "--steps", "4", "--rank", "4", "--resolution", "64", "--lr", "1e-2", "--family", "flux",
+        "--steps", "4", "--rank", "4", "--resolution", "64", "--lr", "1e-2", "--family", "flux", "--flux-mlp",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
@@ -59,4 +59,5 @@ def test_train_family_flux_writes_the_diffusers_file_samples_and_report(run, tmp
     for path in [*report["strength_samples"].values(), *sum(report["epoch_samples"].values(), [])]:
         assert (out / path).is_file()
     assert report["scores"]["strength_effect"]["0.0"] == 0.0  # strength 0 is the base image
-    assert json.loads((out / "train_config.json").read_text())["resolution"] == 64
+    settings = json.loads((out / "train_config.json").read_text())
+    assert settings["resolution"] == 64 and "proj_mlp" in settings["target_modules"]
