@@ -125,7 +125,9 @@ def run_training(
     _start_fresh_or_resume(out_dir, cfg, resume)
     device = sampling.pick_device(device)
     model = base_models.resolve(base_model, Path(cache_dir), family)
-    pipe = base_models.load_pipeline(model)
+    # FLUX.1 is 12B + 4.7B parameters: load it in bf16 for a GPU (the adapter still trains in fp32)
+    on_gpu_flux = model.family == "flux" and device.startswith("cuda")
+    pipe = base_models.load_pipeline(model, dtype=torch.bfloat16 if on_gpu_flux else None)
     faults.reach("base_model_loaded")
     (out_dir / "train_config.json").write_text(cfg.to_json())
     if model.family == "flux":
