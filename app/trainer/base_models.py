@@ -1,5 +1,5 @@
 """Find and load a base model: a local diffusers folder, a single .safetensors checkpoint, or
-the tiny demo SDXL (app/trainer/tiny.py). Nothing is ever fetched from a model hub: a single
+the tiny demo SDXL or FLUX.1 (app/trainer/tiny.py, app/trainer/flux/tiny.py). Nothing is ever fetched from a model hub: a single
 file is read with the configs and tokenizers shipped in app/trainer/configs."""
 
 import json
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.trainer.errors import BaseModelError
+from app.trainer.flux import base as flux_base
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
@@ -20,16 +21,16 @@ def shipped_configs() -> Path:
     return CONFIGS
 
 
-FAMILIES = ("sdxl", "sd15")
+FAMILIES = ("sdxl", "sd15", "flux")
 _HEADER_LIMIT = 100_000_000  # a safetensors header is JSON; anything larger is not one
 
 
 @dataclass(frozen=True)
 class BaseModel:
     path: Path  # a diffusers folder or a single checkpoint file
-    family: str  # "sdxl" or "sd15"
-    single_file: bool  # True: an original-format .safetensors read with the shipped configs
-    is_demo: bool = False  # the tiny demo SDXL (random weights)
+    family: str  # "sdxl", "sd15" or "flux"
+    single_file: bool  # True: one .safetensors read with the shipped configs (FLUX: its transformer)
+    is_demo: bool = False  # a tiny demo base (random weights)
     variant: str | None = None  # "fp16" when a folder only holds fp16 weight files
 
     @property
@@ -41,15 +42,21 @@ class BaseModel:
     def default_resolution(self) -> int:
         """The size this base was trained at (the demo is small so a CPU can train it)."""
         if self.is_demo:
+            from app.trainer.flux.tiny import TINY_FLUX_RESOLUTION
             from app.trainer.tiny import TINY_RESOLUTION
 
-            return TINY_RESOLUTION
-        return 1024 if self.family == "sdxl" else 512
+            return TINY_FLUX_RESOLUTION if self.family == "flux" else TINY_RESOLUTION
+        return 512 if self.family == "sd15" else 1024
 
 
-def resolve(base: str | Path | None, cache_dir: Path) -> BaseModel:
-    """The base model at `base`, or the tiny demo SDXL (built once under cache_dir) when unset."""
+def resolve(base: str | Path | None, cache_dir: Path, family: str | None = None) -> BaseModel:
+    """The base model at `base`, or the tiny demo of `family` (SDXL unless "flux"; built once
+    under cache_dir) when unset."""
     if not base:
+        if family == "flux":
+            from app.trainer.flux.tiny import tiny_flux_path
+
+            return BaseModel(path=tiny_flux_path(cache_dir), family="flux", single_file=False, is_demo=True)
         from app.trainer.tiny import tiny_sdxl_path
 
         return BaseModel(path=tiny_sdxl_path(cache_dir), family="sdxl", single_file=False, is_demo=True)
@@ -63,11 +70,14 @@ def resolve(base: str | Path | None, cache_dir: Path) -> BaseModel:
     if path.suffix.lower() != ".safetensors":
         # .ckpt/.pt files are pickles that can run code when opened; we only read safetensors.
         raise BaseModelError(f"{path} is not a model: use a .safetensors checkpoint or a diffusers folder")
-    return BaseModel(path=path, family=family_of_checkpoint(path), single_file=True)
+    found = family_of_checkpoint(path)
+    if found == "flux":
+        flux_base.check_single_file(path)
+    return BaseModel(path=path, family=found, single_file=True)
 
 
 def family_of_folder(folder: Path) -> str:
-    """ "sdxl" or "sd15" from a diffusers folder's model_index.json."""
+    """ "sdxl", "sd15" or "flux" from a diffusers folder's model_index.json."""
     index = folder / "model_index.json"
     try:
         info = json.loads(index.read_text())
@@ -76,9 +86,12 @@ def family_of_folder(folder: Path) -> str:
             f"{folder} is not a diffusers model folder (no readable model_index.json)"
         ) from None
     name = str(info.get("_class_name", ""))
+    if name == "FluxPipeline":
+        flux_base.check_folder(folder)
+        return "flux"
     if not name.startswith("StableDiffusion") or "text_encoder" not in info or "unet" not in info:
         raise BaseModelError(
-            f"{folder} holds a {name or 'unknown'} model; LoRAFace trains SDXL and SD 1.5 bases"
+            f"{folder} holds a {name or 'unknown'} model; LoRAFace trains SDXL, SD 1.5 and FLUX.1 bases"
         )
     return "sdxl" if "XL" in name else "sd15"
 
@@ -109,17 +122,20 @@ def safetensors_keys(path: Path) -> list[str]:
 
 
 def family_of_checkpoint(path: Path) -> str:
-    """ "sdxl" or "sd15" from the tensor names of an original-format checkpoint."""
+    """ "sdxl" or "sd15" from the tensor names of an original-format checkpoint; "flux" for a
+    FLUX.1 transformer file."""
     keys = safetensors_keys(path)
+    if flux_base.is_flux_transformer(keys):
+        return "flux"
     if any(k.startswith("conditioner.embedders.1.") for k in keys):
         return "sdxl"
     if any(k.startswith("cond_stage_model.") for k in keys):
         return "sd15"
-    if any(k.startswith(("lora_unet_", "lora_te", "unet.", "text_encoder.")) for k in keys):
+    if any(k.startswith(("lora_unet_", "lora_te", "unet.", "text_encoder.", "transformer.")) for k in keys):
         raise BaseModelError(f"{path} is a LoRA, not a base model")
     if any(k.startswith("model.diffusion_model.") for k in keys):
         raise BaseModelError(
-            f"{path} is a diffusion model of a family LoRAFace does not train (SDXL and SD 1.5 only)"
+            f"{path} is a diffusion model of a family LoRAFace does not train (SDXL, SD 1.5 and FLUX.1 only)"
         )
     raise BaseModelError(f"{path} is not a Stable Diffusion checkpoint")
 
@@ -131,6 +147,14 @@ def load_pipeline(model: BaseModel, *, dtype=None):
 
     cls = StableDiffusionXLPipeline if model.family == "sdxl" else StableDiffusionPipeline
     dtype = dtype or torch.float32
+    if model.family == "flux":
+        try:
+            pipe = flux_base.load_pipeline(model.path, single_file=model.single_file, dtype=dtype)
+        except Exception as exc:  # diffusers raises many kinds; the learner needs one line
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise BaseModelError(f"could not load the base model {model.path}: {first_line}") from exc
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
     # SD 1.5's safety checker is not part of training and would need weights from a hub.
     extra = {"safety_checker": None, "requires_safety_checker": False} if model.family == "sd15" else {}
     try:

@@ -154,6 +154,8 @@ def _undo(out: Path, state: str) -> None:
     default=None,
     help="learning rate of the text encoder adapters [default: --lr]",
 )
+@click.option("--family", type=click.Choice(["sdxl", "flux"]), help="tiny demo base without --base [sdxl]")
+@click.option("--flux-mlp", is_flag=True, help="FLUX.1: LoRA on the MLPs too, not only the attention")
 @click.option("--name", default=None, help="file name of the LoRA [default: <trigger>_<class>]")
 @click.option("--device", default=None, help="cuda or cpu [default: cuda when present]")
 def train(
@@ -174,6 +176,8 @@ def train(
     seed,
     train_text_encoder,
     text_encoder_lr,
+    family,
+    flux_mlp,
     name,
     device,
 ):
@@ -181,7 +185,7 @@ def train(
     base = base or None  # an empty LORAFACE_BASE_MODEL means the demo, as in the web app
     started = time.perf_counter()
     try:
-        photo_files, model = _check_inputs(photos, base, steps, epochs, repeats, rank)
+        photo_files, model = _check_inputs(photos, base, steps, epochs, repeats, rank, family)
         state = _check_out_dir(out)
     except BadInput as exc:
         _fail(str(exc))
@@ -191,7 +195,7 @@ def train(
         if model is None:  # the tiny demo, built on first use (after the cheap checks above)
             from app.trainer import base_models
 
-            model = base_models.resolve(None, cache_dir)
+            model = base_models.resolve(None, cache_dir, family)
             _one_thread_on_cpu(device)
         report = _run(
             photo_files,
@@ -214,6 +218,8 @@ def train(
             train_text_encoder=train_text_encoder,
             text_encoder_lr=text_encoder_lr,
             name=name,
+            family=family,
+            flux_mlp=flux_mlp,
         )
     except KeyboardInterrupt:
         click.echo("\nstopped; run the same command again to resume from the last finished epoch", err=True)
@@ -228,11 +234,12 @@ def train(
     report["seconds"] = round(time.perf_counter() - started, 1)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     click.echo(
-        f"done in {report['seconds']} s: {out / report['files']['kohya']} (webui: {report['webui_prompt']})"
+        f"done in {report['seconds']} s: {out / (report['files']['kohya'] or report['files']['diffusers'])} "
+        f"(webui: {report['webui_prompt']})"
     )
 
 
-def _check_inputs(photos: Path, base, steps, epochs, repeats, rank):
+def _check_inputs(photos: Path, base, steps, epochs, repeats, rank, family=None):
     """The readable photos and the base model (None: the tiny demo), or BadInput."""
     from app.trainer import base_models
     from app.trainer.errors import BaseModelError
@@ -247,9 +254,12 @@ def _check_inputs(photos: Path, base, steps, epochs, repeats, rank):
     if not base:
         return photo_files, None
     try:  # reads only a file header or model_index.json: no weights, no torch
-        return photo_files, base_models.resolve(base, Path("."))
+        model = base_models.resolve(base, Path("."))
     except BaseModelError as exc:
         raise BadInput(str(exc)) from None
+    if family and (family == "flux") != (model.family == "flux"):
+        raise BadInput(f"--family {family} does not match {base}, a {model.family} base")
+    return photo_files, model
 
 
 def _run(
@@ -274,11 +284,14 @@ def _run(
     train_text_encoder,
     text_encoder_lr,
     name,
+    family=None,
+    flux_mlp=False,
 ) -> dict:
     from tqdm import tqdm
 
     from app.trainer import sampling
-    from app.trainer.config import TrainConfig, plan
+    from app.trainer.config import UNET_TARGETS, TrainConfig, plan
+    from app.trainer.flux.lora import FLUX_ATTENTION, FLUX_MLP
     from app.trainer.pipeline import run_training
 
     cfg = TrainConfig(
@@ -297,6 +310,7 @@ def _run(
         text_encoder_lr=text_encoder_lr,
         name=name or f"{trigger}_{class_word}".replace(" ", "_"),
         sample_steps=model.default_sample_steps,
+        target_modules=FLUX_ATTENTION + FLUX_MLP if flux_mlp and model.family == "flux" else UNET_TARGETS,
     )
     _check_cost(cfg, len(photo_files), model)
     images = prepare_images(
@@ -325,11 +339,12 @@ def _run(
             cache_dir=cache_dir,
             on_progress=on_progress,
             device=device,
+            family=family,
         )
     finally:
         bar.close()
     # The strength_row lesson 8 teaches, from the exported file loaded as users load it, on one seed.
-    pipe = sampling.cached_pipeline(base, cache_dir, device)
+    pipe = sampling.cached_pipeline(base, cache_dir, device, family)
     prompt = f"photo of {cfg.instance_prompt}"
     strength_row = sampling.sweep_with(
         pipe,
@@ -380,7 +395,7 @@ def _run(
             "cells": "samples/strength_row/strength_row.json",
         },
         "files": {
-            "kohya": f"{cfg.name}.safetensors",
+            "kohya": f"{cfg.name}.safetensors" if outcome.kohya_path else None,  # FLUX: diffusers only
             "diffusers": "diffusers/pytorch_lora_weights.safetensors",
         },
         "epoch_samples": {

@@ -42,12 +42,12 @@ class TrainImage:
 @dataclass(frozen=True)
 class TrainingOutcome:
     lora_path: Path  # diffusers format of the last epoch: out_dir/diffusers/pytorch_lora_weights.safetensors
-    kohya_path: Path  # kohya/webui format of the last epoch: out_dir/<name>.safetensors
+    kohya_path: Path | None  # kohya/webui format of the last epoch: out_dir/<name>.safetensors (FLUX: None)
     epochs: list[EpochResult]  # every exported epoch, including those before a resume
     steps: int
     final_loss: float
     config: TrainConfig
-    family: str  # "sdxl" or "sd15"
+    family: str  # "sdxl", "sd15" or "flux"
     losses: list[float]  # one per step
 
 
@@ -109,9 +109,10 @@ def run_training(
     before_write: Callable[[], None] = lambda: None,
     resume: bool = True,
     device: str | None = None,
+    family: str | None = None,
 ) -> TrainingOutcome:
     """Encode, train, export every saved epoch in both formats with samples at a fixed seed, then
-    verify the final files by reloading them. Raises TrainingError subclasses or TrainingCancelled."""
+    verify the final files by reloading them; `family` picks the tiny demo when no base is set. Raises TrainingError subclasses or TrainingCancelled."""
     import torch
 
     config.validate(cfg)
@@ -124,11 +125,28 @@ def run_training(
     out_dir.mkdir(parents=True, exist_ok=True)
     _start_fresh_or_resume(out_dir, cfg, resume)
     device = sampling.pick_device(device)
-    model = base_models.resolve(base_model, Path(cache_dir))
-    pipe = base_models.load_pipeline(model)
+    model = base_models.resolve(base_model, Path(cache_dir), family)
+    # FLUX.1 is 12B + 4.7B parameters: load it in bf16 for a GPU (the adapter still trains in fp32)
+    on_gpu_flux = model.family == "flux" and device.startswith("cuda")
+    pipe = base_models.load_pipeline(model, dtype=torch.bfloat16 if on_gpu_flux else None)
     faults.reach("base_model_loaded")
     interrupt.check()  # loading a full base takes a while: a cancel sent meanwhile stops here
     (out_dir / "train_config.json").write_text(cfg.to_json())
+    if model.family == "flux":
+        from app.trainer.flux.pipeline import run_flux_training  # it builds on this module
+
+        return run_flux_training(
+            cfg=cfg,
+            pipe=pipe,
+            images=images,
+            out_dir=out_dir,
+            device=device,
+            on_progress=on_progress,
+            on_epoch=on_epoch,
+            should_cancel=should_cancel,
+            before_write=before_write,
+            resume=resume,
+        )
     captions = [im.caption for im in images]
     _, _, total_epochs = config.plan(cfg, len(images))
 

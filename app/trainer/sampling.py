@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from app.trainer import base_models, interrupt
+from app.trainer.flux.encoding import sampling_kwargs
 
 ADAPTER = "face"
 _pipes: dict[tuple[str, str], object] = {}
@@ -25,12 +26,15 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def cached_pipeline(base_model: str | None, cache_dir: Path, device: str | None = None):
-    """The base pipeline on `device`, loaded once per process (loading takes seconds to minutes)."""
+def cached_pipeline(
+    base_model: str | None, cache_dir: Path, device: str | None = None, family: str | None = None
+):
+    """The base pipeline on `device`, loaded once per process (loading takes seconds to minutes);
+    `family` picks the tiny demo when no base is set."""
     import torch
 
     device = pick_device(device)
-    model = base_models.resolve(base_model, cache_dir)
+    model = base_models.resolve(base_model, cache_dir, family)
     key = (str(model.path), device)
     with _pipes_lock:
         if key not in _pipes:
@@ -61,6 +65,7 @@ def run_pipe(
             generator=generator,
             output_type="pil",
             callback_on_step_end=interrupt.on_denoising_step,  # a cancel stops between steps
+            **sampling_kwargs(pipe),
         )
         images.append(out.images[0])
     return images
@@ -131,10 +136,11 @@ def generate(
     steps: int = 25,
     resolution: int | None = None,
     device: str | None = None,
+    family: str | None = None,
 ) -> list:
     """Images (PIL) for each prompt with the LoRA at `strength`; resolution defaults to the base's."""
-    pipe = cached_pipeline(base_model, cache_dir, device)
-    resolution = resolution or base_models.resolve(base_model, cache_dir).default_resolution
+    pipe = cached_pipeline(base_model, cache_dir, device, family)
+    resolution = resolution or base_models.resolve(base_model, cache_dir, family).default_resolution
     return generate_with(
         pipe,
         lora_path=lora_path,
@@ -157,10 +163,11 @@ def strength_sweep(
     steps: int = 25,
     resolution: int | None = None,
     device: str | None = None,
+    family: str | None = None,
 ) -> list[tuple[float, object]]:
     """[(strength, image)] for one prompt on one seed: the fair comparison lesson 8 asks for."""
-    pipe = cached_pipeline(base_model, cache_dir, device)
-    resolution = resolution or base_models.resolve(base_model, cache_dir).default_resolution
+    pipe = cached_pipeline(base_model, cache_dir, device, family)
+    resolution = resolution or base_models.resolve(base_model, cache_dir, family).default_resolution
     images = sweep_with(
         pipe,
         lora_path=lora_path,

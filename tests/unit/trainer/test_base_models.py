@@ -46,7 +46,7 @@ def test_family_comes_from_the_tensor_names(tmp_path):
     with pytest.raises(BaseModelError, match="LoRA"):
         base_models.resolve(lora, tmp_path)
     other = _safetensors(tmp_path / "other.safetensors", ["model.diffusion_model.x.weight"])
-    with pytest.raises(BaseModelError, match="SDXL and SD 1.5"):
+    with pytest.raises(BaseModelError, match="SDXL, SD 1.5 and FLUX.1 only"):
         base_models.resolve(other, tmp_path)
 
 
@@ -58,7 +58,10 @@ def test_folders_are_read_from_model_index(tmp_path):
     )
     assert base_models.resolve(tmp_path, tmp_path).family == "sdxl"
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline", "transformer": []}))
-    with pytest.raises(BaseModelError, match="FluxPipeline"):
+    with pytest.raises(BaseModelError, match="incomplete FLUX.1 folder: no transformer/"):
+        base_models.resolve(tmp_path, tmp_path)
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusion3Pipeline"}))
+    with pytest.raises(BaseModelError, match="StableDiffusion3Pipeline"):
         base_models.resolve(tmp_path, tmp_path)
 
 

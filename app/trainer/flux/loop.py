@@ -1,0 +1,225 @@
+"""The flow-matching LoRA loop for FLUX.1 over pre-encoded examples, in the order of the UNet
+loop (app/trainer/loop.py): lr, noise, forward, loss, backward, clip, step, log, checkpoint.
+
+Flow matching in four lines: draw sigma in (0, 1), mix x = (1 - sigma) * latents + sigma * noise,
+ask the transformer for the velocity, and regress it on noise - latents. Latents are packed into
+2x2 patches (64 numbers per image token) with (0, row, column) position ids, as FluxPipeline does."""
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from app.trainer import checkpoints, faults
+from app.trainer.config import TrainConfig, get_lr, plan, validate
+from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled, TrainingError
+from app.trainer.flux.encoding import FluxExample
+from app.trainer.flux.lora import add_flux_lora
+from app.trainer.loop import TrainProgress, TrainResult, _epoch_order
+from app.trainer.optimizers import make_optimizer
+
+log = logging.getLogger(__name__)
+
+TRAIN_GUIDANCE = 1.0  # dev's distilled-guidance input while training (kohya, ai-toolkit: 1.0)
+LOGIT_MEAN, LOGIT_STD = 0.0, 1.0  # logit-normal sigmas: most draws mid-way, few at the ends
+
+
+def sample_sigmas(generator, batch: int, image_tokens: int, scheduler_config, device):
+    """Noise levels for one batch: logit-normal, then shifted toward noise as dev's sampler is.
+    dev shifts by image size (mu from base_shift at 256 tokens to max_shift at 4096, the curve
+    FluxPipeline samples with); schnell's scheduler has a fixed shift (1: none)."""
+    import torch
+
+    u = torch.sigmoid(LOGIT_MEAN + LOGIT_STD * torch.randn(batch, generator=generator, device=device))
+    c = scheduler_config
+    if c.get("use_dynamic_shifting"):
+        slope = (c["max_shift"] - c["base_shift"]) / (c["max_image_seq_len"] - c["base_image_seq_len"])
+        mu = c["base_shift"] + slope * (image_tokens - c["base_image_seq_len"])
+        return math.exp(mu) / (math.exp(mu) + (1 / u - 1))
+    shift = float(c.get("shift", 1.0))
+    return shift * u / (1 + (shift - 1) * u)
+
+
+def pack(pipe, latents):
+    """(B, 16, H, W) latents -> (B, H/2 * W/2, 64) image tokens, FluxPipeline's layout."""
+    b, c, h, w = latents.shape
+    return pipe._pack_latents(latents, b, c, h, w)
+
+
+def image_ids(pipe, latents):
+    """(tokens, 3) position ids of the packed image tokens: (0, row, column)."""
+    _, _, h, w = latents.shape
+    return pipe._prepare_latent_image_ids(1, h // 2, w // 2, latents.device, latents.dtype)
+
+
+def guidance_input(transformer, batch: int, device):
+    """dev takes a guidance value; schnell has no guidance input."""
+    import torch
+
+    if not transformer.config.guidance_embeds:
+        return None
+    return torch.full((batch,), TRAIN_GUIDANCE, device=device, dtype=torch.float32)
+
+
+def validate_flux(cfg: TrainConfig) -> None:
+    """Raise TrainingError for settings FLUX training does not take."""
+    validate(cfg)
+    if cfg.train_text_encoder:
+        raise TrainingError("FLUX.1 LoRAs train the transformer only: leave the text encoders off")
+    if cfg.resolution % 16:
+        raise TrainingError(f"FLUX.1 needs a resolution that is a multiple of 16 (got {cfg.resolution})")
+
+
+def train(
+    cfg: TrainConfig,
+    pipe,
+    examples: list[FluxExample],
+    *,
+    out_dir: Path,
+    device,
+    on_progress: Callable[[TrainProgress], None] = lambda p: None,
+    on_epoch_end: Callable[[int, int, float], None] = lambda epoch, step, loss: None,
+    should_cancel: Callable[[], bool] = lambda: False,
+    before_write: Callable[[], None] = lambda: None,
+    resume: bool = True,
+) -> TrainResult:
+    """Train a LoRA on the FLUX.1 transformer. Never mutates cfg; knows no HTTP or database.
+    min_snr_gamma and noise_offset are DDPM ideas and do not apply to flow matching."""
+    import torch
+    import torch.nn.functional as F
+
+    validate_flux(cfg)
+    device = torch.device(device)
+    on_cuda = device.type == "cuda"
+    transformer = pipe.transformer
+    # bf16 weights + autocast on GPU (a 12B transformer is 24 GB in bf16); exact fp32 on CPU.
+    transformer.to(device, dtype=torch.bfloat16 if on_cuda else torch.float32)
+    # peft draws the initial A matrices from the global RNG: seed it in a fork, so the same seed gives the same run
+    with torch.random.fork_rng(devices=[device.index or torch.cuda.current_device()] if on_cuda else []):
+        torch.manual_seed(cfg.seed)
+        params = add_flux_lora(transformer, cfg)
+    models = {"transformer": transformer}
+    if cfg.gradient_checkpointing:
+        transformer.enable_gradient_checkpointing()
+    optimizer = make_optimizer(cfg, params, [], device)
+    scheduler_config = dict(pipe.scheduler.config)
+    vae_shift, vae_scale = pipe.vae.config.shift_factor, pipe.vae.config.scaling_factor
+
+    num_images = len(examples)
+    per_epoch, steps_total, epochs_total = plan(cfg, num_images)
+    items = [i for i in range(num_images) for _ in range(cfg.repeats)]
+    start_step, losses = 0, []
+    if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
+        start_step, losses = checkpoints.load(checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg)
+    log.info(
+        "training FLUX.1: %d images x %d repeats / batch %d = %d steps per epoch, %d epochs, %d steps%s",
+        num_images,
+        cfg.repeats,
+        cfg.batch_size,
+        per_epoch,
+        epochs_total,
+        steps_total,
+        f", resuming at step {start_step}" if start_step else "",
+    )
+
+    def finish_epoch(step: int) -> None:
+        """Hand the finished epoch to on_epoch_end (export, samples), then mark it done in the
+        checkpoint, so a crash between the two redoes only the hand-over on resume."""
+        epoch, pos = divmod(step - 1, per_epoch)
+        epoch_losses = losses[step - pos - 1 : step]
+        transformer.eval()
+        on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
+        transformer.train()
+        (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).touch()
+
+    if start_step and not (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).exists():
+        finish_epoch(start_step)
+    transformer.train()
+    epoch_start, epoch_images, order = time.perf_counter(), 0, []
+
+    def report(step: int, epoch: int, lr: float, loss: float) -> None:
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(
+                f"the loss became {loss} at step {step + 1}: lower the learning rate (now {cfg.learning_rate:g})"
+            )
+        losses.append(loss)
+        elapsed = time.perf_counter() - epoch_start
+        ips = epoch_images / elapsed if elapsed > 0 else 0.0
+        on_progress(
+            TrainProgress(
+                step=step + 1,
+                total_steps=steps_total,
+                epoch=epoch + 1,
+                total_epochs=epochs_total,
+                loss=loss,
+                lr=lr,
+                images_per_second=ips,
+                eta_seconds=(steps_total - step - 1) * cfg.batch_size / ips if ips else 0.0,
+            )
+        )
+
+    for step in range(start_step, steps_total):
+        if should_cancel():
+            raise TrainingCancelled()
+        epoch, pos = divmod(step, per_epoch)
+        if pos == 0 or not order:
+            order = [items[i] for i in _epoch_order(cfg, len(items), epoch)]
+        batch = [examples[i] for i in order[pos * cfg.batch_size : (pos + 1) * cfg.batch_size]]
+
+        # learning rate
+        lr = get_lr(cfg, step, steps_total)
+        for group in optimizer.param_groups:
+            group["lr"] = get_lr(cfg, step, steps_total, group["base_lr"])
+
+        # noise: one generator per step, so step k draws the same numbers in every run (and on resume)
+        gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step)
+        mean = torch.cat([e.latent_mean for e in batch]).to(device)
+        std = torch.cat([e.latent_std for e in batch]).to(device)
+        latents = (mean + std * torch.randn(mean.shape, generator=gen, device=device) - vae_shift) * vae_scale
+        noise = torch.randn(latents.shape, generator=gen, device=device)
+        tokens = pack(pipe, latents)
+        sigmas = sample_sigmas(gen, len(batch), tokens.shape[1], scheduler_config, device)
+        noisy = (1 - sigmas[:, None, None]) * tokens + sigmas[:, None, None] * pack(pipe, noise)
+        target = pack(pipe, noise - latents)  # the velocity from the image toward the noise
+
+        try:
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
+                # forward: the pipeline passes timestep / 1000, i.e. sigma itself
+                pred = transformer(
+                    hidden_states=noisy,
+                    timestep=sigmas,
+                    guidance=guidance_input(transformer, len(batch), device),
+                    pooled_projections=torch.cat([e.pooled_embeds for e in batch]).to(device),
+                    encoder_hidden_states=torch.cat([e.prompt_embeds for e in batch]).to(device),
+                    txt_ids=batch[0].text_ids.to(device),
+                    img_ids=image_ids(pipe, latents),
+                    return_dict=False,
+                )[0]
+            loss = F.mse_loss(pred.float(), target.float())
+
+            # backward, clip, step
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            faults.reach("step")
+        except torch.OutOfMemoryError as exc:
+            raise OutOfMemory(
+                f"the GPU ran out of memory (batch {cfg.batch_size}, {cfg.resolution}px, rank {cfg.rank}): "
+                "lower the batch size, the resolution or the rank, or turn on gradient checkpointing"
+            ) from exc
+
+        # log
+        epoch_images += len(batch)
+        report(step, epoch, lr, loss.item())
+
+        # checkpoint and sample at the end of each epoch
+        if pos == per_epoch - 1 or step == steps_total - 1:
+            before_write()
+            checkpoints.save(checkpoints.checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg)
+            finish_epoch(step + 1)
+            epoch_start, epoch_images = time.perf_counter(), 0
+
+    transformer.eval()
+    return TrainResult(steps=steps_total, final_loss=losses[-1] if losses else float("nan"), losses=losses)
