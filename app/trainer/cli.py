@@ -411,7 +411,7 @@ def _check_cost(cfg, photos: int, model) -> None:
     """The job cost limits the web app applies (app.trainer.limits), before any photo is touched."""
     from app.config import get_settings
     from app.trainer import limits
-    from app.trainer.lora import TrainingError
+    from app.trainer.errors import TrainingError
 
     budget = limits.JobLimits(memory_budget_gb=get_settings().job_memory_budget_gb)
     try:

@@ -57,7 +57,7 @@ class JobSize:
 
 def job_size(cfg, images: int, family: str) -> JobSize:
     """The derived totals of a TrainConfig over `images` photos on a base of `family`."""
-    from app.trainer.lora import plan
+    from app.trainer.config import plan
 
     _, total_steps, _ = plan(cfg, max(images, 1))
     return JobSize(

@@ -8,7 +8,8 @@ from app.cli import main
 from app.lab.models import JobStatus, TrainingJob
 from app.lab.worker import Worker
 from app.trainer import interrupt, limits
-from app.trainer.lora import TrainConfig, TrainingCancelled
+from app.trainer.config import TrainConfig
+from app.trainer.errors import TrainingCancelled
 from tests import factories
 from tests.photos import write_face_set
 
@@ -138,7 +139,7 @@ def test_sampling_stops_between_denoising_steps_when_cancelled(tmp_path):
 
 
 def test_latent_encoding_stops_between_images_when_cancelled(tmp_path):
-    from app.trainer import base_models, lora
+    from app.trainer import base_models, encoding
     from app.trainer.pipeline import TrainImage
 
     pipe = base_models.load_pipeline(base_models.resolve(None, tmp_path / "cache"))
@@ -150,7 +151,7 @@ def test_latent_encoding_stops_between_images_when_cancelled(tmp_path):
         return len(seen) > 1
 
     with pytest.raises(TrainingCancelled), interrupt.watch(cancel_after_one, TrainingCancelled):
-        lora.encode_examples(pipe, images, "cpu", resolution=64)
+        encoding.encode_examples(pipe, images, "cpu", resolution=64)
     assert len(seen) == 2
 
 
