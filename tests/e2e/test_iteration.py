@@ -75,11 +75,13 @@ def test_train_evaluate_train_again_and_compare(page, learner_with_dataset, back
     page.get_by_label("Learning rate").fill("0.0002")
     second = _train_and_open_model(page)
     assert second != first
+    page.get_by_test_id("model-recommendation").wait_for(timeout=300_000)  # its own evaluation too
 
     page.goto(f"/models/compare?ids={first},{second}")
     assert page.get_by_test_id("compare-curve").count() == 2
     differs = page.get_by_test_id("differs")
     assert differs.count() == 1 and "Learning rate" in differs.inner_text()
+    assert page.get_by_test_id("compare-cells").locator("img").count() == 2
     _shoot(page, "compare")
 
     page.goto("/me/work")
