@@ -189,6 +189,8 @@ def test_an_open_submission_keeps_its_crops_until_the_review_ends(api_as, db, se
     assert db.get(Dataset, dataset.id).photos_deleted_at is None
     assert (job_dir(settings.data_dir, learner.user.id, job.id) / "inputs").is_dir()
 
+    round_page = learner.get(f"/submissions/{submitted.json()['id']}")
+    assert round_page.status_code == 200 and "Training crops" in round_page.text
     scores = {"likeness": 4, "consistency": 4, "flexibility": 4, "image_quality": 4}
     verdict = reviewer.post(f"/api/submissions/{submitted.json()['id']}/reviews",
                             json={"scores": scores, "verdict": "approved", "comment": "good"})  # fmt: skip

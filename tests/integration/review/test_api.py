@@ -200,6 +200,9 @@ def test_changes_requested_then_resubmitted_then_approved_keeps_every_round(api_
             "comment": "Try the earlier epoch at a lower strength.",
         },
     )
+    verdict_page = learner.get(f"/submissions/{first}")
+    assert 'data-testid="verdict-train-again"' in verdict_page.text
+    assert f'href="/lab?based_on={model.job_id}"' in verdict_page.text
     second = _submit(learner, model, epoch=1, note="earlier epoch").json()["id"]
     approved = reviewer.post(
         f"/api/submissions/{second}/reviews",
