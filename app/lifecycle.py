@@ -4,7 +4,7 @@ import logging
 
 from fastapi import FastAPI
 
-from app.datasets import staging
+from app.datasets import retention, staging
 
 log = logging.getLogger("loraface")
 
@@ -20,18 +20,20 @@ async def startup(app: FastAPI) -> None:
         db.commit()
     with app.state.sessionmaker() as db:  # what an upload killed mid-way left behind
         staging.sweep(db=db, settings=app.state.settings)
+        retention.purge_due(db=db, settings=app.state.settings)  # photos whose time passed while down
+        db.commit()
     if app.state.start_worker:
         from app.db import make_engine, make_sessionmaker
         from app.lab.worker import Worker
 
         # Its own connection pool: a burst of page requests must never starve the lease heartbeat.
         app.state.worker_engine = make_engine(app.state.settings.database_url)
-        from app.datasets import retention
+        from app.lab import after_run
 
         app.state.worker = Worker(
             sessions=make_sessionmaker(app.state.worker_engine),
             settings=app.state.settings,
-            after_job=retention.after_job_hook(app.state.settings),
+            after_job=after_run.after_job_hook(app.state.settings),
         )
         app.state.worker.start_thread()
         from app.evaluate.runner import SweepRunner

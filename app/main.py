@@ -111,11 +111,20 @@ def include_routers(app: FastAPI) -> None:
     from app.datasets.router import router as datasets_router
 
     app.include_router(datasets_router)
+    from app.datasets.photos_router import router as dataset_photos_router
+
+    app.include_router(dataset_photos_router)
     from app.privacy.router import router as privacy_router
 
     app.include_router(privacy_router)
+    from app.evaluate.card_router import router as evaluation_card_router
+    from app.evaluate.compare_router import router as compare_router
     from app.lab.router import router as lab_router
+    from app.mywork.router import router as mywork_router
 
+    app.include_router(compare_router)  # before /models/{model_id}: "compare" is no model id
+    app.include_router(evaluation_card_router)
+    app.include_router(mywork_router)
     app.include_router(lab_router)
     from app.evaluate.router import router as evaluate_router
 

@@ -35,6 +35,8 @@ class User(Base):
     consented_at: Mapped[datetime | None] = mapped_column(default=None)
     consent_version: Mapped[int | None] = mapped_column(default=None)
     keep_photos: Mapped[bool] = mapped_column(default=False)
+    # Also delete training photos once a submission trained on them is approved.
+    delete_photos_on_approval: Mapped[bool] = mapped_column(default=False)
 
     sessions: Mapped[list["UserSession"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

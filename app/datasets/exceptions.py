@@ -25,7 +25,7 @@ class InvalidDatasetField(DomainError):
     """A trigger, class word, name or base that cannot be used."""
 
 
-DELETED_NOTE = "Photos deleted after training, as you chose (privacy setting)."
+DELETED_NOTE = "The photos of this dataset were deleted (your privacy setting or your request)."
 
 
 class PhotosDeleted(Conflict):

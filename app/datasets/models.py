@@ -25,6 +25,8 @@ class Dataset(Base):
     # Set when the photos, crops and thumbnails were deleted after training (retention.py);
     # the rows stay so pages can say what happened, but the set can no longer train.
     photos_deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # "Delete photos now": done at once, or when an open review of a model trained on it ends.
+    delete_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,15 +1,22 @@
-"""How long training photos live. Unless the learner chose to keep them, a dataset's stored photos,
-crops and thumbnails, and the copies its training jobs made (jobs/<id>/inputs), are deleted once a
-model trained on it is done: a job on it succeeded and nothing that reads the photos is still
-waiting or running (another job on the same set, or a sweep, whose likeness and copying scores
-compare new images with them). The rows stay, marked, so pages say why the pictures are gone.
+"""How long training photos live. They stay while the learner iterates on them, and a dataset's
+stored photos, crops and thumbnails, and the copies its training jobs made (jobs/<id>/inputs), are
+deleted when the first of these comes:
+- `photo_retention_days` after a job last used the dataset (after the upload if none did), unless
+  the learner keeps them;
+- at once when the learner asks ("Delete photos now");
+- when a submission of a model trained on them is approved, if the learner chose that.
+Nothing is deleted while a job or sweep still reads the photos, nor while a submission of a
+model trained on them waits for its review (the reviewer looks at those crops). The rows stay,
+marked, so pages say why the pictures are gone.
 
-Called after every job ending (the worker's `after_job`), after every sweep, and when the learner
-switches to deletion; each call is idempotent and touches only the owner's folder."""
+Called after every job ending (the worker's `after_job`), after every sweep and verdict, at start-up
+and when the learner changes the choice; each call is idempotent and touches only owners' folders."""
 
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -22,77 +29,132 @@ from app.lab.models import JobStatus, LoraModel, TrainingJob
 UNFINISHED = (JobStatus.queued, JobStatus.running)
 
 
-def deletes_photos(user: User | None) -> bool:
-    """True when the user agreed to the statement and chose deletion after training (the default)."""
-    from app.privacy import service as privacy_service
-
-    return user is not None and privacy_service.has_consented(user) and not user.keep_photos
-
-
 def after_job_hook(settings: Settings):
     """after_job_ended bound to the settings, in the shape the training worker calls."""
     return lambda db, job_id: after_job_ended(db=db, settings=settings, job_id=job_id)
 
 
 def after_job_ended(*, db: Session, settings: Settings, job_id: int) -> None:
-    """The worker's hook once a job ended: apply the retention choice, and drop the copies of a
-    job whose dataset the learner deleted while it ran."""
+    """The worker's hook once a job ended: drop the copies of a job whose dataset the learner
+    deleted while it ran, then delete whatever of the owner's photos is due."""
     job = db.get(TrainingJob, job_id)
     if job is None or not job.status.is_final:
         return
     if job.dataset_id is None:
         remove_job_inputs(settings=settings, job=job)
-        return
-    purge_if_done(db=db, settings=settings, job_id=job_id)
+    purge_due(db=db, settings=settings, user_id=job.user_id)
+
+
+def after_review(*, db: Session, settings: Settings, user_id: int) -> None:
+    """A verdict ends the hold of an open submission (and may be the approval the learner waited
+    for); runs in its own commit after the verdict's, so a failure here never loses the verdict."""
+    if purge_due(db=db, settings=settings, user_id=user_id):
+        db.commit()
 
 
 def purge_if_done(*, db: Session, settings: Settings, job_id: int) -> bool:
-    """After a job ended or a sweep of its model finished: delete the photos of the job's dataset
-    if the owner did not keep them and nothing still reads them. True when they were purged."""
+    """After a sweep of a job's model ended: purge the owner's due datasets; True if any went."""
     job = db.get(TrainingJob, job_id)
-    if job is None or job.dataset_id is None or not deletes_photos(db.get(User, job.user_id)):
-        return False
-    dataset = db.get(Dataset, job.dataset_id)
-    if dataset is None or not is_done(db=db, dataset=dataset):
-        return False
-    purge_training_photos(db=db, settings=settings, dataset=dataset)
-    return True
+    return job is not None and purge_due(db=db, settings=settings, user_id=job.user_id) > 0
 
 
 def purge_done_datasets(*, db: Session, settings: Settings, user_id: int) -> int:
-    """Purge every dataset of the user that is done (when they switch to deletion); returns how many."""
+    """Apply a changed choice of the user at once; returns how many datasets were purged."""
+    return purge_due(db=db, settings=settings, user_id=user_id)
+
+
+def purge_due(
+    *, db: Session, settings: Settings, user_id: int | None = None, now: datetime | None = None
+) -> int:
+    """Purge every dataset (of one user, or everyone's) whose photos are due; returns how many."""
+    now = now or utcnow()
+    query = select(Dataset).where(Dataset.photos_deleted_at.is_(None))
+    if user_id is not None:
+        query = query.where(Dataset.user_id == user_id)
     purged = 0
-    for dataset in db.scalars(
-        select(Dataset).where(Dataset.user_id == user_id, Dataset.photos_deleted_at.is_(None))
-    ):
-        if is_done(db=db, dataset=dataset):
+    for dataset in list(db.scalars(query)):
+        if why_due(db=db, settings=settings, dataset=dataset, now=now):
             purge_training_photos(db=db, settings=settings, dataset=dataset)
             purged += 1
     return purged
 
 
-def is_done(*, db: Session, dataset: Dataset) -> bool:
-    """A model trained on the set exists and no job or sweep still reads its photos."""
-    jobs = db.execute(
-        select(TrainingJob.id, TrainingJob.status).where(TrainingJob.dataset_id == dataset.id)
-    ).all()
-    if not any(status == JobStatus.succeeded for _, status in jobs):
-        return False
-    if any(status in UNFINISHED for _, status in jobs):
-        return False
-    return not _sweep_open(db, [job_id for job_id, _ in jobs])
+def why_due(*, db: Session, settings: Settings, dataset: Dataset, now: datetime) -> str | None:
+    """Why the dataset's photos are to go now ("asked", "approved", "expired"), None to keep them."""
+    if dataset.photos_deleted_at is not None or in_use(db=db, dataset=dataset):
+        return None
+    if dataset.delete_requested_at is not None:
+        return "asked"
+    owner = db.get(User, dataset.user_id)
+    if owner is None or owner.keep_photos:
+        return None
+    if owner.delete_photos_on_approval and _approved(db, dataset):
+        return "approved"
+    if now >= deletion_date(db=db, settings=settings, dataset=dataset):
+        return "expired"
+    return None
 
 
-def _sweep_open(db: Session, job_ids: list[int]) -> bool:
+def last_used(*, db: Session, dataset: Dataset) -> datetime:
+    """When a job last used the dataset (queued or ended), else when it was uploaded."""
+    times = db.execute(
+        select(func.max(TrainingJob.created_at), func.max(TrainingJob.finished_at)).where(
+            TrainingJob.dataset_id == dataset.id
+        )
+    ).one()
+    return max([t for t in times if t is not None] + [dataset.created_at])
+
+
+def deletion_date(*, db: Session, settings: Settings, dataset: Dataset) -> datetime:
+    """When the default choice deletes the photos (if nothing uses them by then)."""
+    return last_used(db=db, dataset=dataset) + timedelta(days=settings.photo_retention_days)
+
+
+def in_use(*, db: Session, dataset: Dataset) -> bool:
+    """A job or sweep still reads the photos, or an open submission shows their crops."""
     from app.evaluate.models import Sweep, SweepStatus
+    from app.review.models import OPEN_STATUSES, Submission
 
-    open_sweep = db.scalar(
+    job_ids = list(db.scalars(select(TrainingJob.id).where(TrainingJob.dataset_id == dataset.id)))
+    if not job_ids:
+        return False
+    unfinished = select(TrainingJob.id).where(TrainingJob.id.in_(job_ids), TrainingJob.status.in_(UNFINISHED))
+    open_sweep = (
         select(Sweep.id)
         .join(LoraModel, LoraModel.id == Sweep.model_id)
         .where(LoraModel.job_id.in_(job_ids), Sweep.status.in_([SweepStatus.queued, SweepStatus.running]))
-        .limit(1)
     )
-    return open_sweep is not None
+    open_review = (
+        select(Submission.id)
+        .join(LoraModel, LoraModel.id == Submission.model_id)
+        .where(LoraModel.job_id.in_(job_ids), Submission.status.in_(OPEN_STATUSES))
+    )
+    return any(db.scalar(q.limit(1)) is not None for q in (unfinished, open_sweep, open_review))
+
+
+def _approved(db: Session, dataset: Dataset) -> bool:
+    from app.review.models import Submission, SubmissionStatus
+
+    return (
+        db.scalar(
+            select(Submission.id)
+            .join(LoraModel, LoraModel.id == Submission.model_id)
+            .join(TrainingJob, TrainingJob.id == LoraModel.job_id)
+            .where(TrainingJob.dataset_id == dataset.id, Submission.status == SubmissionStatus.approved)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def request_deletion(*, db: Session, settings: Settings, dataset: Dataset) -> bool:
+    """ "Delete photos now": purge at once, or as soon as what reads them ends. True if gone now."""
+    if dataset.delete_requested_at is None:
+        dataset.delete_requested_at = utcnow()
+    db.flush()
+    if why_due(db=db, settings=settings, dataset=dataset, now=utcnow()):
+        purge_training_photos(db=db, settings=settings, dataset=dataset)
+    return dataset.photos_deleted_at is not None
 
 
 def purge_training_photos(*, db: Session, settings: Settings, dataset: Dataset) -> None:
@@ -126,11 +188,23 @@ def purge_training_photos(*, db: Session, settings: Settings, dataset: Dataset) 
 
 def remove_job_inputs(*, settings: Settings, job: TrainingJob) -> None:
     """Delete the resized copies of the training crops a worker made for this job."""
-    import shutil
-
     from app.lab.worker import job_dir
 
     owner_dir = (settings.data_dir / "users" / str(job.user_id)).resolve()
     inputs = job_dir(settings.data_dir, job.user_id, job.id) / "inputs"
     if Path(inputs).resolve().is_relative_to(owner_dir):  # never anyone else's folder
         shutil.rmtree(inputs, ignore_errors=True)
+
+
+def status(*, db: Session, settings: Settings, dataset: Dataset) -> dict:
+    """What the dataset page says about its photos: when they go, and what holds them."""
+    owner = db.get(User, dataset.user_id)
+    return {
+        "deleted_at": dataset.photos_deleted_at,
+        "requested_at": dataset.delete_requested_at,
+        "kept": bool(owner and owner.keep_photos),
+        "on_approval": bool(owner and owner.delete_photos_on_approval),
+        "in_use": dataset.photos_deleted_at is None and in_use(db=db, dataset=dataset),
+        "deletes_on": deletion_date(db=db, settings=settings, dataset=dataset),
+        "days": settings.photo_retention_days,
+    }

@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from app.auth.dependencies import CurrentUser, DbSession, require_role
 from app.auth.models import Role, User
-from app.datasets import service
+from app.datasets import retention, service
 from app.datasets.dependencies import OwnDataset, OwnImage
 from app.datasets.exceptions import InvalidDatasetField, UploadRejected, UploadTooLarge
 from app.datasets.schemas import DatasetListItem, DatasetOut, ImageUpdate
@@ -187,8 +187,9 @@ def _detail_ctx(dataset, image=None) -> dict:
 
 
 @router.get("/lab/datasets/{dataset_id}")
-def detail_page(request: Request, dataset: OwnDataset):
-    return render(request, "datasets/detail.html", _detail_ctx(dataset))
+def detail_page(request: Request, db: DbSession, dataset: OwnDataset):
+    info = retention.status(db=db, settings=request.app.state.settings, dataset=dataset)
+    return render(request, "datasets/detail.html", {**_detail_ctx(dataset), "retention_info": info})
 
 
 @router.post("/lab/datasets/{dataset_id}/images/{image_id}/caption")

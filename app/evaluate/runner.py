@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.evaluate import service
+from app.evaluate import score_notes, service
 from app.evaluate.models import Sweep, SweepStatus
 from app.lab.models import LoraModel
 from app.trainer import interrupt
@@ -129,7 +129,8 @@ class SweepRunner:
                 f"The row stopped unexpectedly ({type(error).__name__}). It has been logged.",
                 SweepStatus.failed,
             )
-        self._finish(sweep_id, result.to_dict(), None, SweepStatus.succeeded)
+        stored = score_notes.honest_result(result.to_dict(), demo=not base_model, folder=spec["folder"])
+        self._finish(sweep_id, stored, None, SweepStatus.succeeded)
 
     def _training_images(self, model: LoraModel) -> list[Path]:
         """The job's training crops: the worker's resized copies, else the dataset's crops."""

@@ -37,7 +37,7 @@ def worker(
 ) -> None:
     """Claim and run training jobs from the database (scale-out)."""
     from app.config import get_settings
-    from app.datasets import retention
+    from app.lab import after_run
     from app.lab.worker import run_worker_process
     from app.models import import_all_models
 
@@ -55,6 +55,6 @@ def worker(
         exit_when_idle=exit_when_idle,
         device=device,
         sweep_seconds=sweep_seconds,
-        after_job=retention.after_job_hook(settings),
+        after_job=after_run.after_job_hook(settings),
     )
     click.echo(f"worker stopped after {ran} job(s)")

@@ -53,6 +53,10 @@ class TrainingJob(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)  # TrainConfig fields
     images: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # snapshot of the prepared crops
     base_model: Mapped[str | None] = mapped_column(String(1000), default=None)
+    # "Train again with changes": the job this one started from and the settings that changed.
+    # A plain id, not a foreign key: adding one would rebuild this table on SQLite; same owner only.
+    based_on_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # {setting: [old, new]}
 
     # Claiming and fencing: every worker write names the attempt it belongs to.
     attempt: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,13 +8,15 @@ from pydantic import ValidationError
 
 from app.auth.dependencies import CurrentUser, DbSession
 from app.errors import DomainError
-from app.lab import charts, service
+from app.evaluate import model_card
+from app.lab import charts, retrain_page, service
 from app.lab.dependencies import OwnJob, ViewableJob, ViewableModel
 from app.lab.schemas import JobCreate, JobCreated, JobOut, ModelOut
 from app.web import redirect, render
 
 router = APIRouter()
 FORM_FIELDS = (
+    "based_on",
     "dataset_id",
     "trigger",
     "class_word",
@@ -38,7 +40,7 @@ FORM_FIELDS = (
 def api_create_job(body: JobCreate, request: Request, db: DbSession, user: CurrentUser):
     job = service.start_job(db=db, settings=request.app.state.settings, user=user, data=body)
     db.commit()
-    return JobCreated(id=job.id, status=job.status)
+    return JobCreated(id=job.id, status=job.status, based_on=job.based_on_id, changes=job.changes)
 
 
 @router.get("/api/jobs/{job_id}", response_model=JobOut)
@@ -144,7 +146,7 @@ def _live_context(db, job) -> dict:
 
 @router.get("/lab")
 def lab_page(request: Request, db: DbSession, user: CurrentUser):
-    ctx = _form_context(request, db, user)
+    ctx = _form_context(request, db, user, retrain_page.prefill(db=db, user=user, query=request.query_params))
     if ctx["active"] is not None:
         ctx.update(_live_context(db, ctx["active"]))
     return render(request, "lab/index.html", ctx)
@@ -175,8 +177,10 @@ def lab_start_job(
     resolution: Annotated[str, Form()] = "",
     seed: Annotated[str, Form()] = "",
     sample_steps: Annotated[str, Form()] = "",
+    based_on: Annotated[str, Form()] = "",
 ):
     raw = dict(
+        based_on=based_on,
         dataset_id=dataset_id,
         trigger=trigger,
         class_word=class_word,
@@ -208,7 +212,7 @@ def lab_start_job(
             status_code=error.status_code,
         )
     db.commit()
-    return redirect(request, f"/lab/jobs/{job.id}", message="Your job is in the queue.", category="success")
+    return redirect(request, f"/lab/jobs/{job.id}")
 
 
 @router.get("/lab/jobs/{job_id}")
@@ -238,5 +242,6 @@ def model_page(request: Request, model: ViewableModel, db: DbSession, user: Curr
         "m": service.model_out(db=db, model=model),
         "is_owner": model.user_id == user.id,
         "curve": charts.loss_curve(model.job.losses or [], model.steps),
+        **model_card.context(db=db, model=model),
     }
     return render(request, "lab/model.html", ctx)

@@ -11,11 +11,13 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
 class JobCreate(BaseModel):
-    """The settings lesson 6 teaches; steps wins over epochs when both are given."""
+    """The settings lesson 6 teaches; steps wins over epochs when both are given. With based_on
+    (one of the learner's jobs), every setting left out is that job's (app/lab/retrain.py)."""
 
-    dataset_id: int
-    trigger: str = Field(min_length=2, max_length=40)  # a rare token, e.g. "sks"
-    class_word: str = Field(min_length=2, max_length=40)  # e.g. "woman"
+    based_on: int | None = Field(default=None, ge=1)  # "train again with changes" from this job
+    dataset_id: int | None = None  # required unless based_on
+    trigger: str | None = Field(default=None, min_length=2, max_length=40)  # a rare token, e.g. "sks"
+    class_word: str | None = Field(default=None, min_length=2, max_length=40)  # e.g. "woman"
     steps: int | None = Field(default=None, ge=1, le=20000)
     epochs: int | None = Field(default=None, ge=1, le=200)
     repeats: int = Field(default=1, ge=1, le=100)
@@ -29,7 +31,9 @@ class JobCreate(BaseModel):
 
     @field_validator("trigger", "class_word")
     @classmethod
-    def _one_word(cls, value: str) -> str:
+    def _one_word(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip()
         if not _TOKEN.match(value):
             raise ValueError("use one word: letters, digits, - or _")
@@ -44,7 +48,10 @@ class JobCreate(BaseModel):
 
     @model_validator(mode="after")
     def _distinct_words(self) -> "JobCreate":
-        if self.trigger.lower() == self.class_word.lower():
+        missing = [f for f in ("dataset_id", "trigger", "class_word") if getattr(self, f) is None]
+        if missing and self.based_on is None:
+            raise ValueError(f"{', '.join(missing)} required (or based_on: a job to start from)")
+        if self.trigger and self.class_word and self.trigger.lower() == self.class_word.lower():
             raise ValueError("the trigger must differ from the class word (lesson 3)")
         return self
 
@@ -52,6 +59,8 @@ class JobCreate(BaseModel):
 class JobCreated(BaseModel):
     id: int
     status: JobStatus
+    based_on: int | None = None
+    changes: dict | None = None  # {setting: [before, after]} against based_on
 
 
 class JobOut(BaseModel):
@@ -77,6 +86,8 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    based_on: int | None = None
+    changes: dict | None = None
 
 
 class EpochOut(BaseModel):
@@ -99,6 +110,7 @@ class ModelOut(BaseModel):
     job_id: int
     epochs: list[EpochOut]
     scores: dict | None
+    score_notes: dict[str, str] = {}  # why a score is null (or how far to trust it), one sentence each
     recommended_strength: float | None
     recommended_epoch: int | None
     created_at: datetime

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.config import Settings
+from app.evaluate import score_notes
 from app.lab import exceptions as exc
-from app.lab import job_store, queue
+from app.lab import job_store, queue, retrain
 from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
 from app.trainer import limits
@@ -138,6 +139,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
     from app.trainer.config import TrainConfig
 
     ensure_may_train(db=db, user=user)
+    data, changed = retrain.resolve(db=db, user=user, data=data)
     images = training_images(db=db, user=user, dataset_id=data.dataset_id)
     p = plan(
         images=len(images),
@@ -175,6 +177,8 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         )
     except job_store.QueueFull as error:
         raise exc.QueueFull(str(error)) from None
+    job.based_on_id, job.changes = data.based_on, changed
+    db.flush()
     if settings.uses_procrastinate:
         # In this transaction: the delivery exists exactly when the job does.
         queue.deliver(db, job_id=job.id, user_id=user.id)
@@ -244,6 +248,8 @@ def job_status(*, db: Session, job: TrainingJob) -> JobOut:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        based_on=job.based_on_id,
+        changes=job.changes,
     )
 
 
@@ -333,6 +339,7 @@ def model_out(*, db: Session, model: LoraModel) -> ModelOut:
         job_id=model.job_id,
         epochs=epochs,
         scores=model.scores,
+        score_notes=score_notes.notes_for(db=db, model=model),
         recommended_strength=model.recommended_strength,
         recommended_epoch=model.recommended_epoch,
         created_at=model.created_at,

@@ -13,8 +13,8 @@ router = APIRouter()
 
 
 @router.get("/api/me/privacy", response_model=PrivacyOut)
-def get_privacy(user: CurrentUser):
-    return service.privacy_out(user)
+def get_privacy(request: Request, user: CurrentUser):
+    return service.privacy_out(user, request.app.state.settings)
 
 
 @router.put("/api/me/privacy", response_model=PrivacyOut)
@@ -22,22 +22,32 @@ def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentU
     settings = request.app.state.settings
     if body.consent:
         service.record_consent(db=db, user=user)
-    if body.keep_photos is not None:
-        service.set_keep_photos(db=db, settings=settings, user=user, keep=body.keep_photos)
+    if body.keep_photos is not None or body.delete_on_approval is not None:
+        keep = user.keep_photos if body.keep_photos is None else body.keep_photos
+        service.set_keep_photos(
+            db=db, settings=settings, user=user, keep=keep, delete_on_approval=body.delete_on_approval
+        )
     db.commit()
-    return service.privacy_out(user)
+    return service.privacy_out(user, settings)
 
 
 @router.post("/account/privacy")
 def retention_form(
-    request: Request, db: DbSession, user: CurrentUser, keep_photos: Annotated[bool, Form()] = False
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    keep_photos: Annotated[bool, Form()] = False,
+    delete_on_approval: Annotated[bool, Form()] = False,
 ):
-    purged = service.set_keep_photos(db=db, settings=request.app.state.settings, user=user, keep=keep_photos)
+    settings = request.app.state.settings
+    purged = service.set_keep_photos(
+        db=db, settings=settings, user=user, keep=keep_photos, delete_on_approval=delete_on_approval
+    )
     db.commit()
     if keep_photos:
         message = "Saved: your training photos stay until you delete them."
     else:
-        message = "Saved: your training photos will be deleted once a model trained on them is done."
+        message = f"Saved: your training photos will be deleted {settings.photo_retention_days} days after a job last used them."
         if purged:
-            message += f" Photos of {purged} finished dataset{'s' if purged > 1 else ''} were deleted now."
+            message += f" Photos of {purged} dataset{'s' if purged > 1 else ''} were deleted now."
     return redirect(request, "/account#privacy", message, "success")

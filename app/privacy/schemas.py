@@ -10,7 +10,9 @@ class PrivacyOut(BaseModel):
     consented_at: datetime | None  # when the learner agreed; None: not yet (or to an older statement)
     statement_version: int | None  # the version they agreed to
     current_statement_version: int
-    keep_photos: bool  # False: training photos are deleted once a model trained on them is done
+    keep_photos: bool  # False: training photos are deleted retention_days after a job last used them
+    delete_on_approval: bool = False  # also deleted once a submission trained on them is approved
+    retention_days: int | None = None
 
 
 class PrivacyIn(BaseModel):
@@ -21,3 +23,4 @@ class PrivacyIn(BaseModel):
 
     consent: Literal[True] | None = None
     keep_photos: bool | None = None
+    delete_on_approval: bool | None = None

@@ -9,7 +9,7 @@ from app.db import utcnow
 from app.privacy.exceptions import ConsentRequired
 
 # Bump when the statement in templates/privacy/_privacy.html promises something new: everyone agrees again.
-STATEMENT_VERSION = 1
+STATEMENT_VERSION = 2  # 2: photos stay while you iterate, deleted N days after last use
 
 
 def has_consented(user: User) -> bool:
@@ -32,17 +32,21 @@ def record_consent(*, db: Session, user: User) -> User:
     return user
 
 
-def set_keep_photos(*, db: Session, settings: Settings, user: User, keep: bool) -> int:
-    """Keep training photos until the user deletes them, or delete them once a model is done.
-    Switching to delete applies at once to datasets already done; returns how many were purged."""
+def set_keep_photos(
+    *, db: Session, settings: Settings, user: User, keep: bool, delete_on_approval: bool | None = None
+) -> int:
+    """Keep training photos until the user deletes them, or delete them a set time after their last
+    use (and, if chosen, once a submission is approved). Applies at once; returns how many went."""
     from app.datasets import retention
 
     user.keep_photos = keep
+    if delete_on_approval is not None:
+        user.delete_photos_on_approval = delete_on_approval
     db.flush()
     return 0 if keep else retention.purge_done_datasets(db=db, settings=settings, user_id=user.id)
 
 
-def privacy_out(user: User) -> dict:
+def privacy_out(user: User, settings: Settings | None = None) -> dict:
     """The user's privacy settings as GET /api/me/privacy answers them."""
     agreed = has_consented(user)
     return {
@@ -50,4 +54,6 @@ def privacy_out(user: User) -> dict:
         "statement_version": user.consent_version if agreed else None,
         "current_statement_version": STATEMENT_VERSION,
         "keep_photos": user.keep_photos,
+        "delete_on_approval": user.delete_photos_on_approval,
+        "retention_days": settings.photo_retention_days if settings else None,
     }

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from app.auth.dependencies import CurrentUser, DbSession, OptionalUser
 from app.auth.models import Role
+from app.datasets import retention
 from app.errors import DomainError
 from app.lab.dependencies import ViewableModel
 from app.review import hints as review_hints
@@ -84,9 +85,12 @@ def api_release(submission: ReviewableSubmission, db: DbSession, user: Reviewer)
 
 
 @router.post("/api/submissions/{submission_id}/reviews", status_code=201, response_model=ReviewOut)
-def api_review(body: ReviewIn, submission: ReviewableSubmission, db: DbSession, user: Reviewer):
+def api_review(
+    body: ReviewIn, submission: ReviewableSubmission, request: Request, db: DbSession, user: Reviewer
+):
     row = service.review(db=db, user=user, submission=submission, data=body)
     db.commit()
+    retention.after_review(db=db, settings=request.app.state.settings, user_id=submission.user_id)
     return service.review_out(row)
 
 
@@ -361,6 +365,7 @@ def verdict_from_form(
         db.rollback()
         return _verdict_errors(request, db, submission, user, raw, [error.detail], error.status_code)
     db.commit()
+    retention.after_review(db=db, settings=request.app.state.settings, user_id=submission.user_id)
     label = "approved" if data.verdict.value == "approved" else "sent back with changes requested"
     return redirect(
         request,

@@ -185,6 +185,7 @@ def _snapshot(db, settings, model: LoraModel, chosen: LoraModelEpoch, rows, targ
             "trigger": model.trigger,
             "class_word": model.class_word,
             "family": model.family,
+            "base_model": model.base_model,  # None: the tiny demo base (its samples are noise)
             "steps": model.steps,
             "final_loss": model.final_loss,
             "job_id": model.job_id,

@@ -186,11 +186,17 @@ def _cell_phrase(c: Cell) -> str:
         )
     copy = c.scores["copying"]
     parts.append(
-        f"copies training photo {copy.details.get('training_photo')}" if copy.band == "bad" else "no copying"
+        "copying not measurable"
+        if copy.value is None
+        else f"copies training photo {copy.details.get('training_photo')}"
+        if copy.band == "bad"
+        else "no copying"
     )
     fried = c.scores["deep_fried"]
     parts.append(
-        "deep-fried colour"
+        "colour not measurable"
+        if fried.value is None
+        else "deep-fried colour"
         if fried.band == "bad"
         else "strong colour"
         if fried.band == "warn"

@@ -18,7 +18,8 @@ BASE_RESOLUTION = {"sdxl": 1024, "sd15": 512}  # lesson 4: the square size each 
 
 MIN_IMAGES, RECOMMENDED, MAX_IMAGES = 10, (15, 25), 40
 SECOND_FACE_MIN_SCORE = 0.3  # weaker detections are mostly patterns, not people
-SECOND_FACE_MIN_AREA = 0.2  # faces under a fifth of the main one are background people
+SECOND_FACE_MIN_AREA = 0.35  # a second person counts at a comparable size (side >= ~0.6 of the main face)
+SECOND_FACE_MIN_SHARE = 0.5  # ... and a detection at least half as sure as the main face: a plausible face
 FACE_MIN_SHARE = 0.10  # face box width over the photo's shorter side
 EYES_CLOSED_BELOW = 0.15  # eye aspect ratio
 EYES_HIDDEN_BELOW = 0.35  # eye-region brightness over the face's: sunglasses sit near 0.1
@@ -199,7 +200,8 @@ def analyze_photo(
         result.problems.append(
             Problem(
                 "low_resolution",
-                f"{width}x{height} is below the {resolution}x{resolution} crops training uses; it would be blown up and look soft.",
+                f"{width}x{height}: its shorter side ({min(width, height)} px) is smaller than the "
+                f"{resolution}x{resolution} square crop training uses, so the crop would be enlarged and look soft.",
                 LESSON_PREPARING,
             )
         )
@@ -214,7 +216,13 @@ def analyze_photo(
             )
         )
         return result
-    others = [f for f in sure if f is not main and f.area >= SECOND_FACE_MIN_AREA * main.area]
+    others = [
+        f
+        for f in sure
+        if f is not main
+        and f.area >= SECOND_FACE_MIN_AREA * main.area
+        and f.score >= SECOND_FACE_MIN_SHARE * main.score
+    ]
     result.faces = 1 + len(others)
     result.box, result.center = main.box, main.center
     result.yaw = faces.head_yaw(main.landmarks)
@@ -357,24 +365,27 @@ def check_set(photos: list[PhotoAnalysis]) -> SetReport:
 
 
 def _mark_near_duplicates(photos: list[PhotoAnalysis], imagehash) -> None:
-    """A photo that looks like an earlier one is a near-duplicate: it weighs that shot twice."""
-    seen: list[tuple[Any, PhotoAnalysis]] = []
+    """Among accepted photos, one that looks like another is a near-duplicate (it weighs that shot
+    twice): of each look-alike group the sharper, then larger, photo stays; a rejected photo never
+    counts as the original."""
     for photo in photos:
         photo.problems = [p for p in photo.problems if p.code != "near_duplicate"]
-        if not photo.phash:
-            continue
+    candidates = [p for p in photos if p.phash and p.accepted]
+    best_first = sorted(candidates, key=lambda p: (-p.sharpness, -(p.size[0] * p.size[1]), photos.index(p)))
+    kept: list[tuple[Any, PhotoAnalysis]] = []
+    for photo in best_first:
         current = imagehash.hex_to_hash(photo.phash)
-        twin = next((other for h, other in seen if current - h <= NEAR_DUPLICATE_WITHIN), None)
-        if twin is not None:
-            photo.problems.append(
-                Problem(
-                    "near_duplicate",
-                    f"Almost the same picture as {twin.filename}; one of them is enough.",
-                    LESSON_DATASET,
-                )
+        twin = next((other for h, other in kept if current - h <= NEAR_DUPLICATE_WITHIN), None)
+        if twin is None:
+            kept.append((current, photo))
+            continue
+        photo.problems.append(
+            Problem(
+                "near_duplicate",
+                f"Almost the same picture as {twin.filename}, which is sharper or larger and stays; one of them is enough.",
+                LESSON_DATASET,
             )
-        else:
-            seen.append((current, photo))
+        )
 
 
 def _mark_other_people(photos: list[PhotoAnalysis]) -> None:
@@ -397,20 +408,27 @@ def _mark_other_people(photos: list[PhotoAnalysis]) -> None:
 
 
 def summary(accepted: list[PhotoAnalysis]) -> str:
-    """One sentence: how many usable photos by angle, and what to add."""
+    """One sentence: how many usable photos by angle, how many more, and what variety would help."""
     n = len(accepted)
     poses = Counter(p.pose for p in accepted)
     head = f"{n} usable photo{'s' if n != 1 else ''}"
     if n:
         head += ": " + ", ".join(f"{poses[k]} {k}" for k in ("front", "three-quarter", "profile"))
-    wants = []
+    parts = [head]
     if n < RECOMMENDED[0]:
-        wants.append(f"{RECOMMENDED[0] - n} more")
+        more = RECOMMENDED[0] - n
+        parts.append(f"add {more} more photo{'s' if more != 1 else ''}")
+    helps = []
     if n and poses["three-quarter"] < 2:
-        wants.append(f"{2 - poses['three-quarter']} three-quarter")
+        k = 2 - poses["three-quarter"]
+        helps.append(f"{k} three-quarter view{'s' if k != 1 else ''}")
     if n and poses["profile"] < 1:
-        wants.append("1 in profile")
+        helps.append("1 profile")
     daylight = sum(1 for p in accepted if p.lighting == "daylight")
     if n and daylight < DAYLIGHT_WANTED:
-        wants.append(f"{DAYLIGHT_WANTED - daylight} in daylight")
-    return head + (f"; add {', '.join(wants)}" if wants else "")
+        k = DAYLIGHT_WANTED - daylight
+        helps.append(f"{k} in daylight")
+    if helps:
+        listed = helps[0] if len(helps) == 1 else ", ".join(helps[:-1]) + " and " + helps[-1]
+        parts.append(f"{listed} would help")
+    return "; ".join(parts)

@@ -1,9 +1,9 @@
-"""Training photos are deleted once a model trained on them is done, unless the learner keeps them:
-after a real training run, only when nothing still reads them, never another learner's files,
-and the pages say what happened instead of showing broken pictures."""
+"""Training photos stay while the learner iterates: deleted a set time after a job last used them
+(here a short period), at once on "Delete photos now", or on approval if chosen; never while a job,
+sweep or open review reads them, never another learner's files, and the pages say what happened."""
 
 import shutil
-import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,16 +11,15 @@ from sqlalchemy import select
 from app.datasets import retention
 from app.datasets import service as datasets_service
 from app.datasets.models import Dataset
+from app.db import utcnow
 from app.evaluate import service as evaluate_service
 from app.evaluate.models import Sweep, SweepStatus
 from app.evaluate.schemas import SweepIn
 from app.lab import job_store
 from app.lab.models import JobStatus, TrainingJob
-from app.lab.worker import Worker, job_dir
+from app.lab.worker import job_dir
 from tests import factories
 from tests.photos import write_face_set
-
-NOTE = "Photos deleted after training, as you chose (privacy setting)"
 
 
 @pytest.fixture(scope="module")
@@ -70,55 +69,33 @@ def _finish(db, settings, user, dataset: Dataset, status=JobStatus.succeeded, af
     return job
 
 
-def _poll(api, job_id: int, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = api.get(f"/api/jobs/{job_id}").json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
+def _later(days: float):
+    return utcnow() + timedelta(days=days)
 
 
-@pytest.mark.slow
-def test_a_real_training_run_deletes_the_photos_and_pages_say_so(app, db, settings, api_as, face_photos):
-    learner, reviewer = api_as("learner"), api_as("reviewer")
-    factories.pass_lessons(db, learner.user, 6)
-    upload = learner.post("/api/datasets", files=[("files", (n, b, "image/jpeg")) for n, b in face_photos],
-                          data={"base": "sd15"})  # fmt: skip
-    assert upload.status_code == 201, upload.text
-    dataset_id = upload.json()["id"]
-    settings_ = {"dataset_id": dataset_id, "trigger": "sks", "class_word": "woman", "epochs": 1, "rank": 4,
-                 "alpha": 4, "learning_rate": 0.01, "resolution": 64, "sample_steps": 2}  # fmt: skip
-    created = learner.post("/api/jobs", json=settings_)
-    assert created.status_code == 201, created.text
+def test_photos_stay_while_iterating_and_go_after_the_period(db, settings, face_photos):
+    user = factories.make_user(db)
+    dataset = _upload(db, settings, user, face_photos)
+    before = _stored_files(settings, user)
 
-    Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu", report_seconds=0.1,
-           after_job=retention.after_job_hook(settings)).run(exit_when_idle=True)  # fmt: skip
+    job = _finish(db, settings, user, dataset)
 
-    job = _poll(learner, created.json()["id"])
-    assert job["status"] == "succeeded", job["error"]
-    assert _stored_files(settings, learner.user) == []
-    assert not (job_dir(settings.data_dir, learner.user.id, job["id"]) / "inputs").exists()
-    report = learner.get(f"/api/datasets/{dataset_id}").json()
-    assert report["photos_deleted_at"] and len(report["images"]) == len(face_photos)
-    thumb = learner.get(report["images"][0]["thumbnail_url"])
-    assert thumb.status_code == 404 and NOTE in thumb.json()["detail"]
-    page = learner.get(f"/lab/datasets/{dataset_id}")
-    assert page.status_code == 200 and NOTE in page.text and "/thumb?" not in page.text
-    assert "photos deleted" in learner.get("/lab/datasets").text
-    again = learner.post("/api/jobs", json=settings_)
-    assert again.status_code == 409 and NOTE in again.json()["detail"]
-    assert learner.get("/lab").status_code == 200
-    # The LoRA and its samples stay; a reviewer sees the note where the crops were.
-    model_id = job["model_id"]
-    assert learner.get(f"/api/models/{model_id}/download", params={"format": "kohya"}).status_code == 200
-    submitted = learner.post("/api/submissions", json={"model_id": model_id, "note": "first try"})
-    assert submitted.status_code == 201, submitted.text
-    own = learner.get(f"/submissions/{submitted.json()['id']}")
-    screen = reviewer.get(f"/review/{submitted.json()['id']}")
-    assert own.status_code == 200 and NOTE in own.text
-    assert screen.status_code == 200 and "photos were deleted after training, as they chose" in screen.text
+    assert dataset.photos_deleted_at is None and _stored_files(settings, user) == before
+    assert datasets_service.training_images(db=db, user_id=user.id, dataset_id=dataset.id)  # trains again
+    days = settings.photo_retention_days
+    assert retention.purge_due(db=db, settings=settings, user_id=user.id, now=_later(days - 1)) == 0
+    assert retention.purge_due(db=db, settings=settings, user_id=user.id, now=_later(days + 1)) == 1
+    db.commit()
+    assert dataset.photos_deleted_at is not None and _stored_files(settings, user) == []
+    assert not (job_dir(settings.data_dir, user.id, job.id) / "inputs").exists()
+
+
+def test_a_short_period_deletes_after_the_job_ends(db, settings, face_photos):
+    short = settings.model_copy(update={"photo_retention_days": 0})
+    user = factories.make_user(db)
+    dataset = _upload(db, settings, user, face_photos[:2])
+    _finish(db, short, user, dataset)
+    assert dataset.photos_deleted_at is not None and _stored_files(settings, user) == []
 
 
 def test_photos_stay_when_the_learner_keeps_them(db, settings, face_photos):
@@ -129,36 +106,36 @@ def test_photos_stay_when_the_learner_keeps_them(db, settings, face_photos):
 
     job = _finish(db, settings, user, dataset)
 
+    assert retention.purge_due(db=db, settings=settings, user_id=user.id, now=_later(365)) == 0
     assert dataset.photos_deleted_at is None and _stored_files(settings, user) == before
     assert (job_dir(settings.data_dir, user.id, job.id) / "inputs").is_dir()
 
 
-def test_no_purge_before_consent_or_without_a_finished_model(db, settings, face_photos):
-    unconsented = factories.make_user(db, consented=False)
-    dataset = _upload(db, settings, unconsented, face_photos[:2])
-    _finish(db, settings, unconsented, dataset)
-    assert dataset.photos_deleted_at is None  # they never chose: nothing changes under them
+def test_a_new_run_moves_the_date_on(db, settings, face_photos):
+    user = factories.make_user(db)
+    dataset = _upload(db, settings, user, face_photos[:2])
+    _finish(db, settings, user, dataset)
+    first = retention.deletion_date(db=db, settings=settings, dataset=dataset)
+    job = factories.make_training_job(db, user, images=[], dataset_id=dataset.id)
+    job.created_at = utcnow() + timedelta(days=10)  # the learner comes back ten days later
+    db.commit()
+    assert retention.deletion_date(db=db, settings=settings, dataset=dataset) > first
 
-    learner = factories.make_user(db)
-    failed_on = _upload(db, settings, learner, face_photos[:2])
-    _finish(db, settings, learner, failed_on, status=JobStatus.failed)
-    assert failed_on.photos_deleted_at is None and _stored_files(settings, learner)  # they will try again
 
-
-def test_the_purge_waits_for_other_jobs_and_open_sweeps(db, settings, face_photos):
+def test_the_purge_waits_for_jobs_and_open_sweeps(db, settings, face_photos):
     user = factories.make_user(db)
     dataset = _upload(db, settings, user, face_photos)
     first = _finish(db, settings, user, dataset, after_job=False)
-    # One job succeeded, but a sweep of its model still compares new images with the photos.
     evaluate_service.start_sweep(db=db, model=first.model, user=user, data=SweepIn(epochs=1, strengths=[1.0]))
     db.commit()
-    assert retention.purge_if_done(db=db, settings=settings, job_id=first.id) is False
+    dataset.delete_requested_at = utcnow()  # even an explicit request waits for the sweep
+    assert retention.purge_due(db=db, settings=settings, user_id=user.id) == 0
 
     sweep = db.scalar(select(Sweep).where(Sweep.model_id == first.model.id))
     sweep.status = SweepStatus.succeeded
     waiting = factories.make_training_job(db, user, images=[], dataset_id=dataset.id)
     db.commit()
-    assert retention.purge_if_done(db=db, settings=settings, job_id=first.id) is False  # a job still waits
+    assert retention.purge_due(db=db, settings=settings, user_id=user.id) == 0  # a job still waits
     assert _stored_files(settings, user)
 
     job_store.request_cancel(db=db, job=waiting)
@@ -167,30 +144,75 @@ def test_the_purge_waits_for_other_jobs_and_open_sweeps(db, settings, face_photo
     db.commit()
     db.refresh(dataset)
     assert dataset.photos_deleted_at is not None and _stored_files(settings, user) == []
-    assert not (job_dir(settings.data_dir, user.id, first.id) / "inputs").exists()
-    # Idempotent: a second purge changes nothing and fails on nothing.
     marked = dataset.photos_deleted_at
     retention.purge_training_photos(db=db, settings=settings, dataset=dataset)
-    assert dataset.photos_deleted_at == marked
+    assert dataset.photos_deleted_at == marked  # idempotent
 
 
-def test_switching_to_deletion_purges_finished_sets_now(api_as, db, settings, face_photos):
+def test_delete_photos_now(api_as, client_as, db, settings, face_photos):
     api = api_as("learner")
-    api.put("/api/me/privacy", json={"keep_photos": True})
-    db.refresh(api.user)
-    trained = _upload(db, settings, api.user, face_photos[:2])
-    _finish(db, settings, api.user, trained)
-    untrained = _upload(db, settings, api.user, face_photos[2:])
-    assert trained.photos_deleted_at is None
+    dataset = _upload(db, settings, api.user, face_photos[:2])
+    _finish(db, settings, api.user, dataset)
+    other = api_as("learner")
+    assert other.post(f"/api/datasets/{dataset.id}/photos/delete").status_code == 404
 
-    response = api.put("/api/me/privacy", json={"keep_photos": False})
+    answer = api.post(f"/api/datasets/{dataset.id}/photos/delete")
 
-    assert response.status_code == 200 and response.json()["keep_photos"] is False
+    assert answer.status_code == 200 and answer.json()["deleted"] is True
+    assert _stored_files(settings, api.user) == []
+    again = api.post("/api/jobs", json={"dataset_id": dataset.id, "trigger": "sks", "class_word": "woman"})
+    assert again.status_code in (403, 409)
+    browser = client_as("learner")
+    kept = _upload(db, settings, browser.user, face_photos[:1])
+    page = browser.get(f"/lab/datasets/{kept.id}")
+    assert (
+        'data-testid="delete-photos-now"' in page.text
+        and "days after a training run last used them" in page.text
+    )
+    deleted = browser.post(f"/lab/datasets/{kept.id}/photos/delete", data={"csrf_token": browser.csrf})
+    assert deleted.status_code in (200, 303)
     db.expire_all()
-    assert db.get(Dataset, trained.id).photos_deleted_at is not None
-    assert db.get(Dataset, untrained.id).photos_deleted_at is None
-    left = {p.name.split("-")[0].removesuffix(".jpg") for p in _stored_files(settings, api.user)}
-    assert left == {i.sha256 for i in db.get(Dataset, untrained.id).images}
+    assert db.get(Dataset, kept.id).photos_deleted_at is not None
+    assert "Photos deleted as you asked" in browser.get(f"/lab/datasets/{kept.id}").text
+
+
+def test_an_open_submission_keeps_its_crops_until_the_review_ends(api_as, db, settings, face_photos):
+    learner, reviewer = api_as("learner"), api_as("reviewer")
+    learner.put("/api/me/privacy", json={"delete_on_approval": True})
+    dataset = _upload(db, settings, learner.user, face_photos[:2])
+    job = _finish(db, settings, learner.user, dataset)
+    submitted = learner.post("/api/submissions", json={"model_id": job.model.id, "note": "try"})
+    assert submitted.status_code == 201, submitted.text
+
+    learner.post(f"/api/datasets/{dataset.id}/photos/delete")  # asked while the review is open
+    db.expire_all()
+    assert db.get(Dataset, dataset.id).photos_deleted_at is None
+    assert (job_dir(settings.data_dir, learner.user.id, job.id) / "inputs").is_dir()
+
+    round_page = learner.get(f"/submissions/{submitted.json()['id']}")
+    assert round_page.status_code == 200 and "Training crops" in round_page.text
+    scores = {"likeness": 4, "consistency": 4, "flexibility": 4, "image_quality": 4}
+    verdict = reviewer.post(f"/api/submissions/{submitted.json()['id']}/reviews",
+                            json={"scores": scores, "verdict": "approved", "comment": "good"})  # fmt: skip
+    assert verdict.status_code == 201, verdict.text
+    db.expire_all()
+    assert db.get(Dataset, dataset.id).photos_deleted_at is not None
+    assert _stored_files(settings, learner.user) == []
+
+
+def test_approval_deletes_when_chosen(api_as, db, settings, face_photos):
+    learner, reviewer = api_as("learner"), api_as("reviewer")
+    learner.put("/api/me/privacy", json={"delete_on_approval": True})
+    dataset = _upload(db, settings, learner.user, face_photos[:2])
+    job = _finish(db, settings, learner.user, dataset)
+    sub = learner.post("/api/submissions", json={"model_id": job.model.id, "note": "try"}).json()
+    scores = {"likeness": 4, "consistency": 4, "flexibility": 4, "image_quality": 4}
+    reviewer.post(
+        f"/api/submissions/{sub['id']}/reviews",
+        json={"scores": scores, "verdict": "approved", "comment": "ok"},
+    )
+    db.expire_all()
+    assert db.get(Dataset, dataset.id).photos_deleted_at is not None
 
 
 def test_a_purge_leaves_other_learners_and_shared_photos_alone(db, settings, face_photos):
@@ -201,10 +223,11 @@ def test_a_purge_leaves_other_learners_and_shared_photos_alone(db, settings, fac
     second = _upload(db, settings, owner, face_photos[:1])  # the same photo in a set not trained yet
 
     _finish(db, settings, owner, first)
+    retention.request_deletion(db=db, settings=settings, dataset=first)
+    db.commit()
 
     assert first.photos_deleted_at is not None and theirs.photos_deleted_at is None
+    assert second.photos_deleted_at is None
     assert {p: p.read_bytes() for p in _stored_files(settings, other)} == their_files
     kept = datasets_service.file_path(settings=settings, dataset=second, image=second.images[0], kind="photo")
-    assert (
-        kept.is_file() and len([p for p in _stored_files(settings, owner) if p.parent.name == "photos"]) == 1
-    )
+    assert kept.is_file()

@@ -4,6 +4,7 @@ and form, nothing written), consent sent with the upload, and GET/PUT /api/me/pr
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.datasets.models import Dataset
 from app.privacy.service import STATEMENT_VERSION
 from tests import dataset_photos as dp
@@ -72,6 +73,8 @@ def test_privacy_settings_read_and_change(api_as, client):
         "statement_version": None,
         "current_statement_version": STATEMENT_VERSION,
         "keep_photos": False,
+        "delete_on_approval": False,
+        "retention_days": 30,
     }
 
     agreed = api.put("/api/me/privacy", json={"consent": True})
@@ -84,6 +87,19 @@ def test_privacy_settings_read_and_change(api_as, client):
     assert api.put("/api/me/privacy", json={"consent": False}).status_code == 422
     assert api.put("/api/me/privacy", json={"keep_photos": "sometimes"}).status_code == 422
     assert client.get("/api/me/privacy").status_code == 401
+    on_approval = api.put("/api/me/privacy", json={"keep_photos": False, "delete_on_approval": True}).json()
+    assert on_approval["keep_photos"] is False and on_approval["delete_on_approval"] is True
+
+
+def test_a_new_statement_version_asks_again(api_as, db, photos):
+    """Whoever agreed to the first statement (photos deleted after the first model) agrees again."""
+    api = api_as("learner")
+    db.get(User, api.user.id).consent_version = STATEMENT_VERSION - 1
+    db.commit()
+    assert api.get("/api/me/privacy").json()["consented_at"] is None
+    refused = api.post("/api/datasets", files=_files(photos))
+    assert refused.status_code == 403
+    assert api.put("/api/me/privacy", json={"consent": True}).json()["statement_version"] == STATEMENT_VERSION
 
 
 def test_upload_page_shows_the_statement_until_consent(client_as, db, settings, photos):

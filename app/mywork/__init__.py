@@ -1,0 +1,1 @@
+"""My work: one page listing the learner's datasets, jobs, models and submissions."""
