@@ -134,9 +134,6 @@ def _register() -> None:
     from app.quiz import cli as quiz_cli
 
     main.add_command(quiz_cli.quiz)
-    from app.evaluate import cli as evaluate_cli
-
-    main.add_command(evaluate_cli.evaluate)
 
 
 _register()

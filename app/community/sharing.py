@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.auth import service as auth_service
 from app.auth.models import User
 from app.community import exceptions as exc
-from app.lab.models import LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.models import JobKind, LoraModel, LoraModelEpoch, TrainingJob
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -77,7 +77,7 @@ def own_model(*, db: Session, user: User, model_id: int) -> LoraModel:
 def own_job(*, db: Session, user: User, job_id: int) -> TrainingJob:
     """The poster's own training job; JobNotFound for anyone else's."""
     job = db.get(TrainingJob, job_id)
-    if job is None or job.user_id != user.id:
+    if job is None or job.user_id != user.id or job.kind != JobKind.train:
         raise exc.JobNotFound()
     return job
 
@@ -114,7 +114,7 @@ def list_user_jobs(*, db: Session, user: User, limit: int = 20) -> list[Training
     return list(
         db.scalars(
             select(TrainingJob)
-            .where(TrainingJob.user_id == user.id)
+            .where(TrainingJob.user_id == user.id, TrainingJob.kind == JobKind.train)
             .order_by(TrainingJob.id.desc())
             .limit(limit)
         )

@@ -4,20 +4,20 @@ model trained on it is done: a job on it succeeded and nothing that reads the ph
 waiting or running (another job on the same set, or a sweep, whose likeness and copying scores
 compare new images with them). The rows stay, marked, so pages say why the pictures are gone.
 
-Called after every job ending (the worker's `after_job`), after every sweep, and when the learner
+Called after every job ending, sweeps included (the worker's `after_job`), and when the learner
 switches to deletion; each call is idempotent and touches only the owner's folder."""
 
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
 from app.config import Settings
 from app.datasets.models import Dataset, DatasetImage
 from app.datasets.service import datasets_dir
 from app.db import utcnow
-from app.lab.models import JobStatus, LoraModel, TrainingJob
+from app.lab.models import JobKind, JobStatus, LoraModel, TrainingJob
 
 UNFINISHED = (JobStatus.queued, JobStatus.running)
 
@@ -39,6 +39,11 @@ def after_job_ended(*, db: Session, settings: Settings, job_id: int) -> None:
     job whose dataset the learner deleted while it ran."""
     job = db.get(TrainingJob, job_id)
     if job is None or not job.status.is_final:
+        return
+    if job.kind == JobKind.sweep:  # a sweep read the training photos of its model's job
+        trained = _trained_job_of_sweep(db, job_id)
+        if trained is not None:
+            purge_if_done(db=db, settings=settings, job_id=trained)
         return
     if job.dataset_id is None:
         remove_job_inputs(settings=settings, job=job)
@@ -83,13 +88,25 @@ def is_done(*, db: Session, dataset: Dataset) -> bool:
     return not _sweep_open(db, [job_id for job_id, _ in jobs])
 
 
-def _sweep_open(db: Session, job_ids: list[int]) -> bool:
-    from app.evaluate.models import Sweep, SweepStatus
+def _trained_job_of_sweep(db: Session, sweep_job_id: int) -> int | None:
+    from app.evaluate.models import Sweep
 
+    return db.scalar(
+        select(LoraModel.job_id)
+        .join(Sweep, Sweep.model_id == LoraModel.id)
+        .where(Sweep.job_id == sweep_job_id)
+    )
+
+
+def _sweep_open(db: Session, job_ids: list[int]) -> bool:
+    from app.evaluate.models import Sweep
+
+    sweep_job = aliased(TrainingJob)
     open_sweep = db.scalar(
         select(Sweep.id)
         .join(LoraModel, LoraModel.id == Sweep.model_id)
-        .where(LoraModel.job_id.in_(job_ids), Sweep.status.in_([SweepStatus.queued, SweepStatus.running]))
+        .join(sweep_job, sweep_job.id == Sweep.job_id)
+        .where(LoraModel.job_id.in_(job_ids), sweep_job.status.in_(UNFINISHED))
         .limit(1)
     )
     return open_sweep is not None

@@ -42,8 +42,11 @@ def api_generation_image(generation: ViewableGeneration, request: Request):
 
 
 @router.post("/api/models/{model_id}/sweeps", status_code=201, response_model=SweepOut)
-def api_start_sweep(model: ViewableModel, db: DbSession, user: CurrentUser, body: SweepIn | None = None):
-    sweep = service.start_sweep(db=db, model=model, user=user, data=body or SweepIn())
+def api_start_sweep(
+    request: Request, model: ViewableModel, db: DbSession, user: CurrentUser, body: SweepIn | None = None
+):
+    settings = request.app.state.settings
+    sweep = service.start_sweep(db=db, settings=settings, model=model, user=user, data=body or SweepIn())
     db.commit()
     return service.sweep_out(sweep)
 
@@ -188,7 +191,8 @@ def start_sweep_from_form(
     epochs: Annotated[int, Form(ge=1, le=8)] = 4,
 ):
     try:
-        service.start_sweep(db=db, model=model, user=user, data=SweepIn(epochs=epochs))
+        settings = request.app.state.settings
+        service.start_sweep(db=db, settings=settings, model=model, user=user, data=SweepIn(epochs=epochs))
     except DomainError as error:
         db.rollback()
         if is_htmx(request):

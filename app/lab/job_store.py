@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from app.db import UTCDateTime, utcnow
-from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 LEASE_SECONDS = 30.0  # a worker that has not renewed its lease this long is presumed dead
 MAX_QUEUED_PER_USER = 3  # waiting jobs per learner (the running one not counted)
@@ -48,6 +48,7 @@ def enqueue(
     *,
     db: Session,
     user_id: int,
+    kind: JobKind = JobKind.train,
     dataset_id: int | None,
     config: dict[str, Any],
     images: list[dict[str, Any]],
@@ -55,13 +56,15 @@ def enqueue(
     total_steps: int,
     total_epochs: int,
     max_attempts: int = MAX_ATTEMPTS,
-    max_queued: int = MAX_QUEUED_PER_USER,
+    max_queued: int | None = MAX_QUEUED_PER_USER,
 ) -> TrainingJob:
-    """Add a queued job for the learner; raises QueueFull past the per-learner limit."""
-    if queued_count(db=db, user_id=user_id) >= max_queued:
+    """Add a queued job for the learner; raises QueueFull past the per-learner limit of waiting
+    training runs (None: no limit, for kinds limited elsewhere)."""
+    if max_queued is not None and queued_count(db=db, user_id=user_id) >= max_queued:
         raise QueueFull(f"You already have {max_queued} jobs waiting. Wait for one to start or cancel one.")
     job = TrainingJob(
         user_id=user_id,
+        kind=kind,
         dataset_id=dataset_id,
         config=config,
         images=images,
@@ -77,11 +80,15 @@ def enqueue(
 
 
 def queued_count(*, db: Session, user_id: int) -> int:
-    """How many of the learner's jobs are waiting."""
+    """How many of the learner's training runs are waiting."""
     return db.scalar(
         select(func.count())
         .select_from(TrainingJob)
-        .where(TrainingJob.user_id == user_id, TrainingJob.status == JobStatus.queued)
+        .where(
+            TrainingJob.user_id == user_id,
+            TrainingJob.kind == JobKind.train,
+            TrainingJob.status == JobStatus.queued,
+        )
     )
 
 
@@ -372,6 +379,20 @@ def finish_succeeded(
     db.execute(update(LoraModelEpoch).where(LoraModelEpoch.job_id == job.id).values(model_id=model.id))
     db.flush()
     return model
+
+
+def finish_done(*, db: Session, claim: Claim) -> None:
+    """Mark a job that makes no model (a sweep) succeeded, its progress full."""
+    _fenced_update(
+        db,
+        claim,
+        status=JobStatus.succeeded,
+        finished_at=utcnow(),
+        step=TrainingJob.total_steps,
+        eta_seconds=0.0,
+        lease_expires_at=None,
+        worker_id=None,
+    )
 
 
 def finish_failed(*, db: Session, claim: Claim, error: str) -> None:

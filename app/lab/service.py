@@ -13,7 +13,7 @@ from app.auth.models import Role, User
 from app.config import Settings
 from app.lab import exceptions as exc
 from app.lab import job_store, queue
-from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
 
 GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
@@ -157,7 +157,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
 def get_own_job(*, db: Session, user: User, job_id: int) -> TrainingJob:
     """The learner's job, or JobNotFound (another learner's job looks the same as none)."""
     job = db.get(TrainingJob, job_id)
-    if job is None or job.user_id != user.id:
+    if job is None or job.user_id != user.id or job.kind != JobKind.train:
         raise exc.JobNotFound()
     return job
 
@@ -167,7 +167,7 @@ def list_jobs(*, db: Session, user: User, limit: int = 20) -> list[TrainingJob]:
     return list(
         db.scalars(
             select(TrainingJob)
-            .where(TrainingJob.user_id == user.id)
+            .where(TrainingJob.user_id == user.id, TrainingJob.kind == JobKind.train)
             .order_by(TrainingJob.id.desc())
             .limit(limit)
         )
@@ -178,7 +178,11 @@ def active_job(*, db: Session, user: User) -> TrainingJob | None:
     """The learner's running job, else their oldest waiting one."""
     return db.scalar(
         select(TrainingJob)
-        .where(TrainingJob.user_id == user.id, TrainingJob.status.in_([JobStatus.running, JobStatus.queued]))
+        .where(
+            TrainingJob.user_id == user.id,
+            TrainingJob.kind == JobKind.train,
+            TrainingJob.status.in_([JobStatus.running, JobStatus.queued]),
+        )
         .order_by((TrainingJob.status == JobStatus.running).desc(), TrainingJob.id)
         .limit(1)
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.config import Settings
 from app.db import utcnow
-from app.lab.models import LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.review import exceptions as exc
 from app.review.models import Review, Submission, SubmissionStatus, Verdict
 from app.review.schemas import CRITERIA, CRITERION_LABELS, LOW_MARK, ReviewIn
@@ -216,11 +216,12 @@ def _training_crops(settings: Settings, job: TrainingJob) -> list[dict[str, str]
 
 def _freeze_sweep(db, settings: Settings, model: LoraModel, epoch: int, target: Path) -> dict | None:
     """The newest finished sweep's grid, base images and the submitted epoch's row, copied."""
-    from app.evaluate.models import Sweep, SweepStatus
+    from app.evaluate.models import Sweep
 
     sweep = db.scalar(
         select(Sweep)
-        .where(Sweep.model_id == model.id, Sweep.status == SweepStatus.succeeded)
+        .join(TrainingJob, TrainingJob.id == Sweep.job_id)
+        .where(Sweep.model_id == model.id, TrainingJob.status == JobStatus.succeeded)
         .order_by(Sweep.id.desc())
         .limit(1)
     )

@@ -12,7 +12,7 @@ from app.datasets import retention
 from app.datasets import service as datasets_service
 from app.datasets.models import Dataset
 from app.evaluate import service as evaluate_service
-from app.evaluate.models import Sweep, SweepStatus
+from app.evaluate.models import Sweep
 from app.evaluate.schemas import SweepIn
 from app.lab import job_store
 from app.lab.models import JobStatus, TrainingJob
@@ -155,7 +155,7 @@ def test_the_purge_waits_for_other_jobs_and_open_sweeps(db, settings, face_photo
     assert retention.purge_if_done(db=db, settings=settings, job_id=first.id) is False
 
     sweep = db.scalar(select(Sweep).where(Sweep.model_id == first.model.id))
-    sweep.status = SweepStatus.succeeded
+    sweep.job.status = JobStatus.succeeded
     waiting = factories.make_training_job(db, user, images=[], dataset_id=dataset.id)
     db.commit()
     assert retention.purge_if_done(db=db, settings=settings, job_id=first.id) is False  # a job still waits
