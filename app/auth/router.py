@@ -25,6 +25,7 @@ from app.auth.schemas import (
     UserAdminPatch,
 )
 from app.errors import DomainError, NotFound
+from app.lab import paths
 from app.security import CSRF_COOKIE
 from app.web import redirect, render
 
@@ -216,7 +217,7 @@ def delete_account_page(
 
 
 def _erase(request: Request, db, user) -> None:
-    folder = auth_service.user_data_dir(request.app.state.settings.data_dir, user.id)
+    folder = paths.user_dir(request.app.state.settings.data_dir, user.id)
     auth_service.delete_user(db=db, user=user)
     db.commit()
     # Files go only once the rows are gone for good.

@@ -14,7 +14,6 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.auth.models import User
 from app.community import exceptions as exc
 from app.lab.models import JobKind, LoraModel, LoraModelEpoch, TrainingJob
@@ -168,11 +167,6 @@ def approved_model_ids(*, db: Session, model_ids: list[int]) -> set[int]:
 
 
 # ---- files ----
-
-
-def post_folder(data_dir: Path, author_id: int, post_id: int) -> Path:
-    """Where a post's pictures live: under the author's folder, so erasing the account erases them."""
-    return auth_service.user_data_dir(data_dir, author_id) / "community" / f"post-{post_id}"
 
 
 def _reencode(data: bytes) -> tuple[Image.Image, str]:

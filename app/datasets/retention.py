@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, aliased
 from app.auth.models import User
 from app.config import Settings
 from app.datasets.models import Dataset, DatasetImage
-from app.datasets.service import datasets_dir
 from app.db import utcnow
+from app.lab import paths
 from app.lab.models import JobKind, JobStatus, LoraModel, TrainingJob
 
 UNFINISHED = (JobStatus.queued, JobStatus.running)
@@ -127,7 +127,7 @@ def purge_training_photos(*, db: Session, settings: Settings, dataset: Dataset) 
         )
     )
     shared = set(db.scalars(still_used))
-    root = datasets_dir(settings, dataset.user_id)
+    root = paths.datasets_dir(settings.data_dir, dataset.user_id)
     for sha in shas - shared:
         (root / "photos" / f"{sha}.jpg").unlink(missing_ok=True)
         for folder in ("crops", "thumbs"):
@@ -145,9 +145,7 @@ def remove_job_inputs(*, settings: Settings, job: TrainingJob) -> None:
     """Delete the resized copies of the training crops a worker made for this job."""
     import shutil
 
-    from app.lab.worker import job_dir
-
-    owner_dir = (settings.data_dir / "users" / str(job.user_id)).resolve()
-    inputs = job_dir(settings.data_dir, job.user_id, job.id) / "inputs"
+    owner_dir = paths.user_dir(settings.data_dir, job.user_id).resolve()
+    inputs = paths.job_inputs_dir(settings.data_dir, job.user_id, job.id)
     if Path(inputs).resolve().is_relative_to(owner_dir):  # never anyone else's folder
         shutil.rmtree(inputs, ignore_errors=True)

@@ -10,18 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.config import Settings
 from app.datasets import exceptions as exc
 from app.datasets.models import Dataset, DatasetImage
+from app.lab import paths
 
 WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
 THUMB_SIDE = 256
-
-
-def datasets_dir(settings: Settings, user_id: int) -> Path:
-    """Where a user's dataset files live (inside their folder, so account deletion erases them)."""
-    return auth_service.user_data_dir(settings.data_dir, user_id) / "datasets"
 
 
 def _check_fields(*, name: str, trigger: str, class_word: str, base: str) -> None:
@@ -127,7 +122,7 @@ def _store_photo(settings: Settings, user_id: int, image) -> list[Path]:
     """Write the cleaned JPEG; returns it if it is new (so a failure can remove it)."""
     from app.trainer.photos import ingest
 
-    folder = datasets_dir(settings, user_id) / "photos"
+    folder = paths.datasets_dir(settings.data_dir, user_id) / "photos"
     existed = (folder / f"{image.sha256}.jpg").exists()
     path = ingest.store(image, folder)
     return [] if existed else [path]
@@ -146,7 +141,7 @@ def _apply_crop(settings: Settings, user_id: int, row: DatasetImage, photo, box)
     from app.trainer.photos import crops
 
     row.crop_left, row.crop_top, row.crop_size = box.left, box.top, box.side
-    root = datasets_dir(settings, user_id)
+    root = paths.datasets_dir(settings.data_dir, user_id)
     crop_name, thumb_name = _crop_names(row, box.resolution)
     created = []
     crop_path, thumb_path = root / crop_name, root / thumb_name
@@ -237,7 +232,7 @@ def nudge_crop(
     current = crops.Nudge() if reset else crops.Nudge(image.nudge_dx, image.nudge_dy, image.nudge_zoom)
     nudge = current.moved(dx=dx, dy=dy, zoom=zoom)
     analysis = checks.PhotoAnalysis.from_dict(image.analysis)
-    photo_path = datasets_dir(settings, dataset.user_id) / "photos" / f"{image.sha256}.jpg"
+    photo_path = paths.datasets_dir(settings.data_dir, dataset.user_id) / "photos" / f"{image.sha256}.jpg"
     box, _ = prepare.crop_and_caption(
         None,
         analysis,
@@ -279,7 +274,7 @@ def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None
         if shas
         else set()
     )
-    root = datasets_dir(settings, user_id)
+    root = paths.datasets_dir(settings.data_dir, user_id)
     for sha in shas - still_used:
         (root / "photos" / f"{sha}.jpg").unlink(missing_ok=True)
         for folder in ("crops", "thumbs"):
@@ -291,7 +286,7 @@ def file_path(*, settings: Settings, dataset: Dataset, image: DatasetImage, kind
     """The stored photo, its crop or its thumbnail."""
     if dataset.photos_deleted_at is not None:
         raise exc.PhotoFileDeleted()
-    root = datasets_dir(settings, dataset.user_id)
+    root = paths.datasets_dir(settings.data_dir, dataset.user_id)
     if kind == "photo":
         return root / "photos" / f"{image.sha256}.jpg"
     crop_name, thumb_name = _crop_names(image, dataset.resolution)
@@ -358,7 +353,7 @@ def training_images(*, db: Session, user_id: int, dataset_id: int) -> list[dict[
     if dataset is None or dataset.user_id != user_id:
         return None
     ensure_photos_kept(dataset)
-    prefix = Path("users") / str(user_id) / "datasets"
+    prefix = paths.datasets_folder(user_id)
     items = []
     for image in dataset.images:
         if not image.accepted:

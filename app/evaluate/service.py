@@ -11,18 +11,13 @@ from app.config import Settings
 from app.evaluate import exceptions as exc
 from app.evaluate.models import Generation, Sweep
 from app.evaluate.schemas import GenerationOut, SweepIn, SweepOut
-from app.lab import job_store, queue
+from app.lab import job_store, paths, queue
 from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 HISTORY = 24  # generations listed on the model page
 
 
 # ---- files ----
-
-
-def model_folder(model: LoraModel) -> Path:
-    """Where a model's generations and sweeps live, relative to the data directory (the owner's folder)."""
-    return Path("users") / str(model.user_id) / "evaluate" / f"model-{model.id}"
 
 
 def existing_file(settings: Settings, relative: str) -> Path:
@@ -122,7 +117,7 @@ def generate(
     )
     db.add(row)
     db.flush()
-    relative = model_folder(model) / "generations" / f"{row.id}.png"
+    relative = paths.model_folder(model.user_id, model.id) / "generations" / f"{row.id}.png"
     target = settings.data_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     image.save(target)
@@ -222,7 +217,7 @@ def start_sweep(
     )
     db.add(row)
     db.flush()
-    row.folder = str(model_folder(model) / f"row-{row.id}")
+    row.folder = str(paths.sweep_folder(model.user_id, model.id, row.id))
     db.flush()
     if settings is None or settings.uses_procrastinate:
         # In this transaction: the delivery exists exactly when the job does (PostgreSQL only).

@@ -6,9 +6,8 @@ import logging
 from pathlib import Path
 
 from app.evaluate import service as evaluate_service
-from app.lab import job_store
+from app.lab import job_store, paths
 from app.lab.models import LoraModel
-from app.lab.paths import job_inputs_dir
 from app.lab.reporter import JobReporter
 
 log = logging.getLogger("loraface.sweeps")
@@ -91,7 +90,7 @@ def run_sweep_job(*, worker, claim: job_store.Claim, should_abort=None) -> None:
 
 def training_images(data_dir: Path, model: LoraModel) -> list[Path]:
     """The job's training crops: the worker's resized copies, else the dataset's crops."""
-    inputs = job_inputs_dir(data_dir, model.user_id, model.job_id)
+    inputs = paths.job_inputs_dir(data_dir, model.user_id, model.job_id)
     copies = sorted(inputs.glob("*.png")) if inputs.is_dir() else []
     if copies:
         return copies

@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.evaluate.sweep_job import run_sweep_job
-from app.lab import job_store
+from app.lab import job_store, paths
 from app.lab.models import JobKind, TrainingJob
-from app.lab.paths import job_dir
 from app.lab.reporter import JobReporter
 from app.trainer import faults
 
@@ -147,7 +146,7 @@ class Worker:
         with self.sessions() as db:
             job = db.get(TrainingJob, claim.job_id)
             config, images, base_model = dict(job.config), list(job.images), job.base_model
-            out_dir = job_dir(self.settings.data_dir, job.user_id, job.id)
+            out_dir = paths.job_dir(self.settings.data_dir, job.user_id, job.id)
             losses = [list(p) for p in job.losses or []]
         reporter = JobReporter(
             sessions=self.sessions,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.config import Settings
 from app.db import utcnow
+from app.lab import paths
 from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.review import exceptions as exc
 from app.review.models import Review, Submission, SubmissionStatus, Verdict
@@ -131,7 +132,7 @@ def submit(
     except IntegrityError:
         # Two submits raced: the database kept one (one open per model, one per round).
         raise exc.AlreadyOpen(last_round + 1) from None
-    sub.folder = str(Path("users") / str(user.id) / "review" / f"submission-{sub.id}")
+    sub.folder = str(paths.submission_folder(user.id, sub.id))
     target = settings.data_dir / sub.folder
     try:
         sub.lora_file, sub.settings = _freeze_lora(settings, model, chosen, target)
@@ -203,15 +204,13 @@ def _snapshot(db, settings, model: LoraModel, chosen: LoraModelEpoch, rows, targ
 def _training_crops(settings: Settings, job: TrainingJob) -> list[dict[str, str]]:
     """The crops the LoRA was trained on: the job's prepared inputs (exactly what the trainer saw),
     else the dataset crops its snapshot names; captions from the snapshot."""
-    from app.lab.worker import job_dir
-
     captions = [im.get("caption", "") for im in job.images or []]
-    inputs = sorted((job_dir(settings.data_dir, job.user_id, job.id) / "inputs").glob("*.png"))
+    inputs = sorted(paths.job_inputs_dir(settings.data_dir, job.user_id, job.id).glob("*.png"))
     if inputs:
-        paths = [str(p.relative_to(settings.data_dir)) for p in inputs]
+        crops = [str(p.relative_to(settings.data_dir)) for p in inputs]
     else:
-        paths = [im.get("path", "") for im in job.images or []]
-    return [{"path": p, "caption": captions[i] if i < len(captions) else ""} for i, p in enumerate(paths)]
+        crops = [im.get("path", "") for im in job.images or []]
+    return [{"path": p, "caption": captions[i] if i < len(captions) else ""} for i, p in enumerate(crops)]
 
 
 def _freeze_sweep(db, settings: Settings, model: LoraModel, epoch: int, target: Path) -> dict | None:
@@ -505,7 +504,7 @@ def crop_file(*, settings: Settings, submission: Submission, index: int) -> Path
     crops = submission.snapshot.get("crops") or []
     if not 0 <= index < len(crops) or not crops[index].get("path"):
         raise exc.FileGone()
-    base = (settings.data_dir / "users" / str(submission.user_id)).resolve()
+    base = paths.user_dir(settings.data_dir, submission.user_id).resolve()
     path = (settings.data_dir / crops[index]["path"]).resolve()
     if not _inside(base, path):
         raise exc.FileGone()

@@ -14,9 +14,10 @@ from app.datasets.models import Dataset
 from app.evaluate import service as evaluate_service
 from app.evaluate.models import Sweep
 from app.evaluate.schemas import SweepIn
-from app.lab import job_store
+from app.lab import job_store, paths
 from app.lab.models import JobStatus, TrainingJob
-from app.lab.worker import Worker, job_dir
+from app.lab.paths import job_dir
+from app.lab.worker import Worker
 from tests import factories
 from tests.photos import write_face_set
 
@@ -38,7 +39,7 @@ def _upload(db, settings, user, photos) -> Dataset:
 
 
 def _stored_files(settings, user) -> list:
-    root = datasets_service.datasets_dir(settings, user.id)
+    root = paths.datasets_dir(settings.data_dir, user.id)
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
