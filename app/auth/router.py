@@ -1,6 +1,5 @@
 """Sign-up, sign-in, account pages and the /api/me and token endpoints."""
 
-import shutil
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -25,7 +24,7 @@ from app.auth.schemas import (
     UserAdminPatch,
 )
 from app.errors import DomainError, NotFound
-from app.lab import paths
+from app.flows import accounts as accounts_flow
 from app.security import CSRF_COOKIE
 from app.web import redirect, render
 
@@ -210,18 +209,10 @@ def delete_account_page(
         tokens = auth_service.list_api_tokens(db=db, user=user)
         ctx = {"tokens": tokens, "new_token": None, "delete_error": "Type your email to confirm."}
         return render(request, "auth/account.html", ctx, status_code=400)
-    _erase(request, db, user)
+    accounts_flow.erase_account(db=db, settings=request.app.state.settings, user=user)
     response = redirect(request, "/", "Your account and all its data were deleted.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-def _erase(request: Request, db, user) -> None:
-    folder = paths.user_dir(request.app.state.settings.data_dir, user.id)
-    auth_service.delete_user(db=db, user=user)
-    db.commit()
-    # Files go only once the rows are gone for good.
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # ---- JSON API ----
@@ -234,7 +225,7 @@ def me(user: CurrentUser):
 
 @router.delete("/api/me", status_code=204)
 def delete_me(request: Request, db: DbSession, user: CurrentUser):
-    _erase(request, db, user)
+    accounts_flow.erase_account(db=db, settings=request.app.state.settings, user=user)
     return PlainResponse(status_code=204)
 
 

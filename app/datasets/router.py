@@ -11,6 +11,7 @@ from app.datasets import service
 from app.datasets.dependencies import OwnDataset, OwnImage
 from app.datasets.exceptions import InvalidDatasetField, UploadRejected, UploadTooLarge
 from app.datasets.schemas import DatasetListItem, DatasetOut, ImageUpdate
+from app.flows import privacy as privacy_flow
 from app.privacy import service as privacy_service
 from app.privacy.exceptions import ConsentRequired
 from app.web import redirect, render
@@ -39,7 +40,7 @@ def _consent_first(request: Request, db: DbSession, user: User, consent: bool, k
     if consent:
         privacy_service.record_consent(db=db, user=user)
         if keep is not None:
-            privacy_service.set_keep_photos(db=db, settings=request.app.state.settings, user=user, keep=keep)
+            privacy_flow.set_keep_photos(db=db, settings=request.app.state.settings, user=user, keep=keep)
         db.commit()
     privacy_service.require_consent(user)
 

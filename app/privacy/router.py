@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from app.auth.dependencies import CurrentUser, DbSession
+from app.flows import privacy as privacy_flow
 from app.privacy import service
 from app.privacy.schemas import PrivacyIn, PrivacyOut
 from app.web import redirect
@@ -23,7 +24,7 @@ def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentU
     if body.consent:
         service.record_consent(db=db, user=user)
     if body.keep_photos is not None:
-        service.set_keep_photos(db=db, settings=settings, user=user, keep=body.keep_photos)
+        privacy_flow.set_keep_photos(db=db, settings=settings, user=user, keep=body.keep_photos)
     db.commit()
     return service.privacy_out(user)
 
@@ -32,7 +33,9 @@ def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentU
 def retention_form(
     request: Request, db: DbSession, user: CurrentUser, keep_photos: Annotated[bool, Form()] = False
 ):
-    purged = service.set_keep_photos(db=db, settings=request.app.state.settings, user=user, keep=keep_photos)
+    purged = privacy_flow.set_keep_photos(
+        db=db, settings=request.app.state.settings, user=user, keep=keep_photos
+    )
     db.commit()
     if keep_photos:
         message = "Saved: your training photos stay until you delete them."

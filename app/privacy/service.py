@@ -4,7 +4,6 @@ the caller commits."""
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.config import Settings
 from app.db import utcnow
 from app.privacy.exceptions import ConsentRequired
 
@@ -30,16 +29,6 @@ def record_consent(*, db: Session, user: User) -> User:
         user.consented_at, user.consent_version = utcnow(), STATEMENT_VERSION
     db.flush()
     return user
-
-
-def set_keep_photos(*, db: Session, settings: Settings, user: User, keep: bool) -> int:
-    """Keep training photos until the user deletes them, or delete them once a model is done.
-    Switching to delete applies at once to datasets already done; returns how many were purged."""
-    from app.datasets import retention
-
-    user.keep_photos = keep
-    db.flush()
-    return 0 if keep else retention.purge_done_datasets(db=db, settings=settings, user_id=user.id)
 
 
 def privacy_out(user: User) -> dict:

@@ -7,18 +7,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.trainer.configs import shipped_configs
 from app.trainer.errors import BaseModelError
-
-CONFIGS = Path(__file__).resolve().parent / "configs"
-
-
-def shipped_configs() -> Path:
-    """The shipped config folders, with their tokenizers built on first use."""
-    from app.trainer.configs.generate import ensure_tokenizers
-
-    ensure_tokenizers()
-    return CONFIGS
-
+from app.trainer.tiny import TINY_RESOLUTION, tiny_sdxl_path
 
 FAMILIES = ("sdxl", "sd15")
 _HEADER_LIMIT = 100_000_000  # a safetensors header is JSON; anything larger is not one
@@ -41,8 +32,6 @@ class BaseModel:
     def default_resolution(self) -> int:
         """The size this base was trained at (the demo is small so a CPU can train it)."""
         if self.is_demo:
-            from app.trainer.tiny import TINY_RESOLUTION
-
             return TINY_RESOLUTION
         return 1024 if self.family == "sdxl" else 512
 
@@ -50,8 +39,6 @@ class BaseModel:
 def resolve(base: str | Path | None, cache_dir: Path) -> BaseModel:
     """The base model at `base`, or the tiny demo SDXL (built once under cache_dir) when unset."""
     if not base:
-        from app.trainer.tiny import tiny_sdxl_path
-
         return BaseModel(path=tiny_sdxl_path(cache_dir), family="sdxl", single_file=False, is_demo=True)
     path = Path(base).expanduser()
     if not path.exists():
