@@ -666,12 +666,3 @@ def queue_items(*, db: Session, submissions: list[Submission]) -> list:
 def node_milestone(db: Session, user_id: int) -> str | None:
     """Lesson 8's node label: "approved" once an art director approved one of the learner's LoRAs."""
     return "approved" if learner_status(db=db, user_id=user_id) == SubmissionStatus.approved.value else None
-
-
-def _register_milestone() -> None:
-    from app.lessons import milestones
-
-    milestones.register(8, node_milestone)
-
-
-_register_milestone()
