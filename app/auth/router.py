@@ -23,9 +23,9 @@ from app.auth.schemas import (
     UserAdminOut,
     UserAdminPatch,
 )
+from app.csrf import CSRF_COOKIE
 from app.errors import DomainError, NotFound
 from app.flows import accounts as accounts_flow
-from app.security import CSRF_COOKIE
 from app.web import redirect, render
 
 router = APIRouter()
