@@ -24,6 +24,7 @@ from app.auth.schemas import (
     UserAdminPatch,
 )
 from app.csrf import CSRF_COOKIE
+from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError, NotFound
 from app.flows import accounts as accounts_flow
 from app.web import redirect, render
@@ -46,13 +47,13 @@ def _safe_next(next_url: str | None) -> str:
 
 
 def _cookie_secure(request: Request) -> bool:
-    mode = request.app.state.settings.cookie_secure
+    mode = app_settings(request).cookie_secure
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
 def _sign_in(request: Request, response: Response, db, raw_session: str) -> None:
     """Set the new session cookie and rotate the CSRF seed (no fixation of either)."""
-    settings = request.app.state.settings
+    settings = app_settings(request)
     secure = _cookie_secure(request)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
@@ -78,6 +79,7 @@ def signup_page(request: Request, user: OptionalUser):
 
 @router.post("/signup")
 def signup(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     email: Annotated[str, Form(max_length=320)] = "",
@@ -90,9 +92,7 @@ def signup(
     except DomainError as exc:
         ctx = {"error": exc.detail, "email": email, "display_name": display_name, "next": next}
         return render(request, "auth/signup.html", ctx, status_code=exc.status_code)
-    raw = auth_service.start_session(
-        db=db, user=user, max_age_days=request.app.state.settings.session_max_age_days
-    )
+    raw = auth_service.start_session(db=db, user=user, max_age_days=settings.session_max_age_days)
     response = redirect(request, _safe_next(next), f"Welcome, {user.display_name}!", "success")
     _sign_in(request, response, db, raw)
     db.commit()
@@ -108,13 +108,13 @@ def login_page(request: Request, user: OptionalUser):
 
 @router.post("/login")
 def login(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form()] = "/",
 ):
-    settings = request.app.state.settings
     try:
         user = auth_service.authenticate(
             db=db,
@@ -203,13 +203,17 @@ def revoke_token_page(request: Request, db: DbSession, user: CurrentUser, token_
 
 @router.post("/account/delete")
 def delete_account_page(
-    request: Request, db: DbSession, user: CurrentUser, confirm: Annotated[str, Form()] = ""
+    settings: SettingsDep,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    confirm: Annotated[str, Form()] = "",
 ):
     if confirm.strip().lower() != user.email:
         tokens = auth_service.list_api_tokens(db=db, user=user)
         ctx = {"tokens": tokens, "new_token": None, "delete_error": "Type your email to confirm."}
         return render(request, "auth/account.html", ctx, status_code=400)
-    accounts_flow.erase_account(db=db, settings=request.app.state.settings, user=user)
+    accounts_flow.erase_account(db=db, settings=settings, user=user)
     response = redirect(request, "/", "Your account and all its data were deleted.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -224,8 +228,8 @@ def me(user: CurrentUser):
 
 
 @router.delete("/api/me", status_code=204)
-def delete_me(request: Request, db: DbSession, user: CurrentUser):
-    accounts_flow.erase_account(db=db, settings=request.app.state.settings, user=user)
+def delete_me(settings: SettingsDep, request: Request, db: DbSession, user: CurrentUser):
+    accounts_flow.erase_account(db=db, settings=settings, user=user)
     return PlainResponse(status_code=204)
 
 

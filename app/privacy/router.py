@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from app.auth.dependencies import CurrentUser, DbSession
+from app.dependencies import SettingsDep
 from app.flows import privacy as privacy_flow
 from app.privacy import service
 from app.privacy.schemas import PrivacyIn, PrivacyOut
@@ -19,8 +20,7 @@ def get_privacy(user: CurrentUser):
 
 
 @router.put("/api/me/privacy", response_model=PrivacyOut)
-def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentUser):
-    settings = request.app.state.settings
+def put_privacy(settings: SettingsDep, body: PrivacyIn, request: Request, db: DbSession, user: CurrentUser):
     if body.consent:
         service.record_consent(db=db, user=user)
     if body.keep_photos is not None:
@@ -31,11 +31,13 @@ def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentU
 
 @router.post("/account/privacy")
 def retention_form(
-    request: Request, db: DbSession, user: CurrentUser, keep_photos: Annotated[bool, Form()] = False
+    settings: SettingsDep,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    keep_photos: Annotated[bool, Form()] = False,
 ):
-    purged = privacy_flow.set_keep_photos(
-        db=db, settings=request.app.state.settings, user=user, keep=keep_photos
-    )
+    purged = privacy_flow.set_keep_photos(db=db, settings=settings, user=user, keep=keep_photos)
     db.commit()
     if keep_photos:
         message = "Saved: your training photos stay until you delete them."

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from app.auth.dependencies import CurrentUser, DbSession, OptionalUser
 from app.auth.models import Role
+from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
 from app.lab.dependencies import ViewableModel
 from app.review import hints as review_hints
@@ -37,8 +38,8 @@ FilterQuery = Annotated[str, Query(pattern="^(waiting|mine|done)$")]
 
 
 @router.post("/api/submissions", status_code=201, response_model=SubmissionCreated)
-def api_submit(body: SubmissionIn, request: Request, db: DbSession, user: CurrentUser):
-    sub = service.submit(db=db, settings=request.app.state.settings, user=user, **body.model_dump())
+def api_submit(settings: SettingsDep, body: SubmissionIn, request: Request, db: DbSession, user: CurrentUser):
+    sub = service.submit(db=db, settings=settings, user=user, **body.model_dump())
     db.commit()
     return SubmissionCreated(id=sub.id, status=sub.status)
 
@@ -59,8 +60,8 @@ def api_rounds(submission: ViewableSubmission, db: DbSession):
 
 
 @router.get("/api/submissions/{submission_id}/lora")
-def api_submission_lora(submission: ViewableSubmission, request: Request):
-    path = service.lora_path(settings=request.app.state.settings, submission=submission)
+def api_submission_lora(settings: SettingsDep, submission: ViewableSubmission, request: Request):
+    path = service.lora_path(settings=settings, submission=submission)
     return FileResponse(path, media_type="application/octet-stream", filename=submission.lora_file)
 
 
@@ -118,6 +119,7 @@ def model_review_panel(request: Request, model: ViewableModel, db: DbSession, us
 
 @router.post("/models/{model_id}/submissions")
 def submit_from_form(
+    settings: SettingsDep,
     request: Request,
     model: ViewableModel,
     db: DbSession,
@@ -129,7 +131,7 @@ def submit_from_form(
         data = SubmissionIn.model_validate(
             {"model_id": model.id, "note": note, "epoch": epoch.strip() or None}
         )
-        sub = service.submit(db=db, settings=request.app.state.settings, user=user, **data.model_dump())
+        sub = service.submit(db=db, settings=settings, user=user, **data.model_dump())
     except ValidationError as error:
         return redirect(request, f"/models/{model.id}/review", message=_messages(error)[0], category="error")
     except DomainError as error:
@@ -167,14 +169,14 @@ def submission_page(request: Request, submission: ViewableSubmission, db: DbSess
 
 
 @router.get("/submissions/{submission_id}/files/{name:path}")
-def submission_file(submission: ViewableSubmission, request: Request, name: str):
-    path = service.frozen_file(settings=request.app.state.settings, submission=submission, name=name)
+def submission_file(settings: SettingsDep, submission: ViewableSubmission, request: Request, name: str):
+    path = service.frozen_file(settings=settings, submission=submission, name=name)
     return FileResponse(path, media_type="image/png" if name.endswith(".png") else None, headers=PNG)
 
 
 @router.get("/submissions/{submission_id}/crops/{index}")
-def submission_crop(submission: ViewableSubmission, request: Request, index: int):
-    path = service.crop_file(settings=request.app.state.settings, submission=submission, index=index)
+def submission_crop(settings: SettingsDep, submission: ViewableSubmission, request: Request, index: int):
+    path = service.crop_file(settings=settings, submission=submission, index=index)
     return FileResponse(path, headers=PNG)
 
 
@@ -211,7 +213,7 @@ def _evidence_context(request: Request, db, submission) -> dict:
         "s": out,
         "sub": submission,
         "snap": submission.snapshot,
-        "crops": service.crops_on_disk(settings=request.app.state.settings, submission=submission),
+        "crops": service.crops_on_disk(settings=app_settings(request), submission=submission),
         "sweep": sweep,
         "hints": review_hints.rubric_hints(sweep),
         "criteria": [(name, CRITERION_LABELS[name]) for name in CRITERIA],
@@ -267,6 +269,7 @@ def release_from_form(request: Request, submission: ReviewableSubmission, db: Db
 
 @router.post("/review/{submission_id}/generate")
 def generate_from_form(
+    settings: SettingsDep,
     request: Request,
     submission: ReviewableSubmission,
     db: DbSession,
@@ -280,7 +283,7 @@ def generate_from_form(
         data = GenerateIn.model_validate({"prompt": prompt, "strength": strength.strip() or "0.8"})
         row = service.generate(
             db=db,
-            settings=request.app.state.settings,
+            settings=settings,
             user=user,
             submission=submission,
             prompt=data.prompt,
