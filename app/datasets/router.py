@@ -48,7 +48,6 @@ def _consent_first(request: Request, db: DbSession, user: User, consent: bool, k
 
 @router.post("/api/datasets", status_code=201, response_model=DatasetOut)
 def create_dataset(
-    settings: SettingsDep,
     request: Request,
     db: DbSession,
     user: Learner,
@@ -63,7 +62,7 @@ def create_dataset(
     _consent_first(request, db, user, consent, keep_photos)
     dataset, skipped = service.create_dataset(
         db=db,
-        settings=settings,
+        settings=app_settings(request),
         user_id=user.id,
         files=_read(files),
         name=name,

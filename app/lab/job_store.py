@@ -6,22 +6,21 @@ worker that stalled or was presumed dead cannot overwrite what its successor doe
 flush, never commit: the worker (or the request) commits, so each write is one transaction."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, select, tuple_, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from app.db import UTCDateTime, utcnow
+from app.db import utcnow
+from app.lab.fair_order import fair_order
 from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 LEASE_SECONDS = 30.0  # a worker that has not renewed its lease this long is presumed dead
 MAX_QUEUED_PER_USER = 3  # waiting jobs per learner (the running one not counted)
 MAX_ATTEMPTS = 3  # claims per job before a crashing job is given up
 MAX_LOSS_POINTS = 600  # the loss curve is thinned beyond this many points
-NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # "last started" of a learner who never trained
 
 
 class QueueFull(Exception):
@@ -101,55 +100,6 @@ def unfinished_count(*, db: Session) -> int:
     )
 
 
-def _owner_last_start():
-    """When the job's owner last had a job started (long ago if never). Ordering by it first
-    serves the learner who waited longest, so one learner's full queue cannot starve another."""
-    earlier = aliased(TrainingJob)
-    last = (
-        select(func.max(earlier.started_at))
-        .where(earlier.user_id == TrainingJob.user_id)
-        .correlate(TrainingJob)
-        .scalar_subquery()
-    )
-    return func.coalesce(last, literal(NEVER, UTCDateTime()))
-
-
-def _rank_in_owner_queue():
-    """How many of the owner's waiting jobs are ahead of this one (0 = their next)."""
-    earlier = aliased(TrainingJob)
-    return (
-        select(func.count())
-        .select_from(earlier)
-        .where(
-            earlier.user_id == TrainingJob.user_id,
-            earlier.status == JobStatus.queued,
-            earlier.id < TrainingJob.id,
-        )
-        .correlate(TrainingJob)
-        .scalar_subquery()
-    )
-
-
-@lru_cache(maxsize=1)
-def _fair_order():
-    """Longest-waiting learner first, then each learner's jobs one at a time, then age. Built
-    once: making these correlated subqueries costs ~5 ms of Python, a job page polls it often."""
-    return (_owner_last_start(), _rank_in_owner_queue(), TrainingJob.id)
-
-
-def queue_position(*, db: Session, job: TrainingJob) -> int | None:
-    """1 when the job is next in line; None once it is no longer waiting."""
-    if job.status != JobStatus.queued:
-        return None
-    key = db.execute(select(*_fair_order()).where(TrainingJob.id == job.id)).one()
-    ahead = db.scalar(
-        select(func.count())
-        .select_from(TrainingJob)
-        .where(TrainingJob.status == JobStatus.queued, tuple_(*_fair_order()) < tuple_(*key))
-    )
-    return ahead + 1
-
-
 def request_cancel(*, db: Session, job: TrainingJob) -> TrainingJob:
     """Cancel a waiting job at once; ask the worker of a running job to stop (it checks every step)."""
     now = utcnow()
@@ -185,7 +135,7 @@ def _next_candidates(db: Session, *, limit: int, lock: bool) -> list[int]:
             TrainingJob.status == JobStatus.queued,
             ~exists().where(running.user_id == TrainingJob.user_id, running.status == JobStatus.running),
         )
-        .order_by(*_fair_order())
+        .order_by(*fair_order())
         .limit(limit)
     )
     if lock:

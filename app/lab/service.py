@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.config import Settings
 from app.lab import exceptions as exc
-from app.lab import job_store, queue
+from app.lab import fair_order, job_store, queue
 from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
 
@@ -214,7 +214,7 @@ def job_status(*, db: Session, job: TrainingJob) -> JobOut:
         total_epochs=job.total_epochs,
         learning_rate=job.learning_rate,
         images_per_second=job.images_per_second,
-        queue_position=job_store.queue_position(db=db, job=job),
+        queue_position=fair_order.queue_position(db=db, job=job),
         attempt=job.attempt,
         resumed_from_step=job.resumed_from_step,
         cancel_requested=job.cancel_requested,

@@ -24,6 +24,7 @@ from app.review.schemas import (
     ReviewOut,
     RoundOut,
     SubmissionCreated,
+    SubmissionForm,
     SubmissionIn,
     SubmissionOut,
 )
@@ -124,13 +125,10 @@ def submit_from_form(
     model: ViewableModel,
     db: DbSession,
     user: CurrentUser,
-    epoch: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    form: Annotated[SubmissionForm, Form()],
 ):
     try:
-        data = SubmissionIn.model_validate(
-            {"model_id": model.id, "note": note, "epoch": epoch.strip() or None}
-        )
+        data = SubmissionIn.model_validate({"model_id": model.id, **form.submission_fields()})
         sub = service.submit(db=db, settings=settings, user=user, **data.model_dump())
     except ValidationError as error:
         return redirect(request, f"/models/{model.id}/review", message=_messages(error)[0], category="error")

@@ -150,14 +150,12 @@ def test_no_import_cycle_among_app_modules():
 # Still to split; each entry must go, none may be added (the test fails on either change).
 KNOWN_LONG_FILES = {
     "app/community/service.py",
-    "app/lab/job_store.py",
     "app/review/service.py",
     "app/trainer/sweep.py",
 }
 KNOWN_LONG_ROUTES = {
     "app.auth.router.login",
     "app.community.pages.add_comment",
-    "app.community.pages.create_post",
     "app.community.pages.edit_post",
     "app.datasets.router.upload_page",
     "app.evaluate.router.generate_from_form",
