@@ -320,7 +320,7 @@ def scene_rows(ids: dict) -> dict:
         "job": select(TrainingJob.status, TrainingJob.cancel_requested).where(TrainingJob.id == ids["job"]),
         "models": select(LoraModel.id, LoraModel.name).where(LoraModel.user_id == ids["user"]),
         "generations": select(Generation.id, Generation.user_id),
-        "sweeps": select(Sweep.id, Sweep.status),
+        "sweeps": select(Sweep.id, TrainingJob.status).join(TrainingJob, TrainingJob.id == Sweep.job_id),
         "submissions": select(Submission.id, Submission.status, Submission.reviewer_id),
         "reviews": select(Review.id),
         **COMMUNITY_ROWS,
