@@ -4,20 +4,7 @@ import sys
 
 import click
 
-
-def _session():
-    from app.config import get_settings
-    from app.db import make_engine, make_sessionmaker
-
-    settings = get_settings()
-    settings.ensure_data_dir()
-    return make_sessionmaker(make_engine(settings.database_url))()
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print a one-line error and exit (2: bad input, per CONTRACT.md)."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
+from app.console import fail, session
 
 
 @click.group()
@@ -87,7 +74,7 @@ def user_create(email: str, role: str, display_name: str | None) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    with _session() as db:
+    with session() as db:
         try:
             created = auth_service.create_user(
                 db=db, email=email, password=password, display_name=display_name, role=Role(role)
@@ -110,7 +97,7 @@ def token_create(email: str, name: str) -> None:
     """Print a new API token for that user (the last line of output is the token)."""
     from app.auth import service as auth_service
 
-    with _session() as db:
+    with session() as db:
         found = auth_service.get_user_by_email(db=db, email=email)
         if found is None:
             fail(f"no user with email {email}")
@@ -134,9 +121,6 @@ def _register() -> None:
     from app.quiz import cli as quiz_cli
 
     main.add_command(quiz_cli.quiz)
-    from app.evaluate import cli as evaluate_cli
-
-    main.add_command(evaluate_cli.evaluate)
 
 
 _register()

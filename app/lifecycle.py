@@ -36,19 +36,10 @@ async def startup(app: FastAPI) -> None:
             after_job=after_run.after_job_hook(app.state.settings),
         )
         app.state.worker.start_thread()
-        from app.evaluate.runner import SweepRunner
-
-        app.state.sweep_runner = SweepRunner(sessions=app.state.sessionmaker, settings=app.state.settings)
-        app.state.sweep_runner.start_thread()
 
 
 async def shutdown(app: FastAPI) -> None:
     """Stop background work and release connections."""
-    sweep_runner = getattr(app.state, "sweep_runner", None)
-    if sweep_runner is not None:
-        import asyncio
-
-        await asyncio.to_thread(sweep_runner.stop)
     worker = getattr(app.state, "worker", None)
     if worker is not None:
         import asyncio

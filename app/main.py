@@ -24,7 +24,7 @@ from app.web import STATIC_DIR, redirect, render
 
 log = logging.getLogger("loraface")
 # Requests inside the app at once: below the connection pool (POOL_MAX) and anyio's 40 threads,
-# with room left for the sweep runner's and CLI sessions on the same pool.
+# with room left for CLI sessions on the same pool.
 ADMITTED_REQUESTS = min(32, POOL_MAX - 8)
 
 

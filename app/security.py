@@ -1,16 +1,13 @@
 """Pure ASGI middleware: security headers, the CSRF seed cookie, the request body cap."""
 
-import hashlib
-import hmac
 import json
 import secrets
 
 from starlette.exceptions import HTTPException
 
-CSRF_COOKIE = "loraface_csrf"
+from app.csrf import CSRF_COOKIE, csrf_token_for
+
 SESSION_COOKIE = "loraface_session"  # the same name app.auth.dependencies sets
-CSRF_HEADER = "x-csrf-token"
-CSRF_FORM_FIELD = "csrf_token"
 
 # htmx is configured (meta htmx-config) with allowEval false, so no 'unsafe-eval' either.
 CONTENT_SECURITY_POLICY = (
@@ -27,11 +24,6 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-
-
-def csrf_token_for(secret_key: str, seed: str) -> str:
-    """The token pages embed: an HMAC of the browser's seed cookie, so it cannot be guessed."""
-    return hmac.new(secret_key.encode(), b"csrf:" + seed.encode(), hashlib.sha256).hexdigest()
 
 
 def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:

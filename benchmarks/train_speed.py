@@ -56,7 +56,7 @@ LABELS = {
 
 def build_pipe(model: str, device: str, cache_dir: Path):
     """(pipeline, resolution): the tiny demo SDXL, or a full-size SDXL with random weights."""
-    from app.trainer import base_models
+    from app.trainer import base_models, configs
 
     if model == "tiny":
         return base_models.load_pipeline(base_models.resolve(None, cache_dir)), 128
@@ -69,7 +69,7 @@ def build_pipe(model: str, device: str, cache_dir: Path):
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
-    folder = base_models.shipped_configs() / "sdxl"
+    folder = configs.shipped_configs() / "sdxl"
     torch.manual_seed(0)
     # Random init of 3.5 B parameters takes minutes on a CPU and seconds on a GPU.
     with torch.device(device):

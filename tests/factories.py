@@ -121,7 +121,7 @@ def make_lora_model(db: Session, data_dir, user: User, trained, crops, *, name: 
     from pathlib import Path
 
     from app.lab import job_store
-    from app.lab.worker import job_dir
+    from app.lab.paths import job_dir
 
     root = Path(trained.lora_path).parent.parent  # run_training's out_dir
     job = make_training_job(

@@ -1,17 +1,16 @@
 """Who is calling (session cookie or Bearer token), CSRF checks, and role gates."""
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app import csrf
 from app.auth import service as auth_service
 from app.auth.exceptions import LoginRequired
 from app.auth.models import Role, User
 from app.db import get_db
 from app.errors import DomainError, Forbidden
-from app.security import CSRF_FORM_FIELD, CSRF_HEADER
 
 SESSION_COOKIE = "loraface_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -28,33 +27,11 @@ class InvalidToken(DomainError):
         super().__init__("The API token is not valid or was revoked.")
 
 
-class CsrfFailed(DomainError):
-    status_code = 403
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The form expired or came from another site (missing CSRF token). Reload the page and try again."
-        )
-
-
 def bearer_token(request: Request) -> str | None:
     """The raw token of an `Authorization: Bearer ...` header, if any."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-async def _submitted_csrf_token(request: Request) -> str:
-    token = request.headers.get(CSRF_HEADER)
-    if token:
-        return token
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()  # cached on the request; the route reads the same form
-        value = form.get(CSRF_FORM_FIELD)
-        if isinstance(value, str):
-            return value
-    return ""
 
 
 async def load_user_and_check_csrf(request: Request, db: DbSession) -> None:
@@ -77,15 +54,10 @@ async def load_user_and_check_csrf(request: Request, db: DbSession) -> None:
 
     if request.method in SAFE_METHODS:
         return
-    content_type = request.headers.get("content-type", "")
-    is_form = content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
     # A cookie-less JSON call cannot be a forged browser request (cross-site JSON needs CORS).
-    if not raw_session and not is_form:
+    if not raw_session and not csrf.is_form(request):
         return
-    submitted = await _submitted_csrf_token(request)
-    expected = getattr(request.state, "csrf_token", "")
-    if not submitted or not hmac.compare_digest(submitted, expected):
-        raise CsrfFailed()
+    await csrf.check_csrf(request)
 
 
 def current_user(request: Request) -> User:

@@ -1,6 +1,5 @@
 """Sign-up, sign-in, account pages and the /api/me and token endpoints."""
 
-import shutil
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -25,8 +24,10 @@ from app.auth.schemas import (
     UserAdminOut,
     UserAdminPatch,
 )
+from app.csrf import CSRF_COOKIE
+from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError, NotFound
-from app.security import CSRF_COOKIE
+from app.flows import accounts as accounts_flow
 from app.web import redirect, render
 
 router = APIRouter()
@@ -47,7 +48,7 @@ def _safe_next(next_url: str | None) -> str:
 
 
 def _cookie_secure(request: Request) -> bool:
-    mode = request.app.state.settings.cookie_secure
+    mode = app_settings(request).cookie_secure
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
@@ -59,7 +60,7 @@ def _sign_in(request: Request, response: Response, db, raw_session: str) -> None
 
 def _replace_session(request: Request, response: Response, db, raw_session: str) -> None:
     """End the browser's current session and set the cookie of the new one."""
-    settings = request.app.state.settings
+    settings = app_settings(request)
     secure = _cookie_secure(request)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
@@ -84,6 +85,7 @@ def signup_page(request: Request, user: OptionalUser):
 
 @router.post("/signup")
 def signup(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     email: Annotated[str, Form(max_length=320)] = "",
@@ -94,7 +96,7 @@ def signup(
     try:
         sent_to = signup_service.request_signup(
             db=db,
-            data_dir=request.app.state.settings.data_dir,
+            data_dir=app_settings(request).data_dir,
             email=email,
             password=password,
             display_name=display_name,
@@ -132,7 +134,7 @@ def signup_confirm(
         db.commit()  # the losing links' rows are gone
         return render(request, "auth/signup_confirm.html", {"error": exc.detail}, status_code=exc.status_code)
     raw = auth_service.start_session(
-        db=db, user=user, max_age_days=request.app.state.settings.session_max_age_days
+        db=db, user=user, max_age_days=app_settings(request).session_max_age_days
     )
     response = redirect(request, _safe_next(next), f"Welcome, {user.display_name}!", "success")
     _sign_in(request, response, db, raw)
@@ -149,13 +151,13 @@ def login_page(request: Request, user: OptionalUser):
 
 @router.post("/login")
 def login(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form()] = "/",
 ):
-    settings = request.app.state.settings
     try:
         user = auth_service.authenticate(
             db=db,
@@ -219,7 +221,7 @@ def change_password(
         ctx = {"tokens": tokens, "new_token": None, "password_error": exc.detail}
         return render(request, "auth/account.html", ctx, status_code=exc.status_code)
     raw = auth_service.start_session(
-        db=db, user=user, max_age_days=request.app.state.settings.session_max_age_days
+        db=db, user=user, max_age_days=app_settings(request).session_max_age_days
     )
     tokens = "kept" if keep_tokens else "revoked"
     message = f"Password changed. Other devices were signed out; API tokens {tokens}."
@@ -254,24 +256,20 @@ def revoke_token_page(request: Request, db: DbSession, user: CurrentUser, token_
 
 @router.post("/account/delete")
 def delete_account_page(
-    request: Request, db: DbSession, user: CurrentUser, confirm: Annotated[str, Form()] = ""
+    settings: SettingsDep,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    confirm: Annotated[str, Form()] = "",
 ):
     if confirm.strip().lower() != user.email:
         tokens = auth_service.list_api_tokens(db=db, user=user)
         ctx = {"tokens": tokens, "new_token": None, "delete_error": "Type your email to confirm."}
         return render(request, "auth/account.html", ctx, status_code=400)
-    _erase(request, db, user)
+    accounts_flow.erase_account(db=db, settings=settings, user=user)
     response = redirect(request, "/", "Your account and all its data were deleted.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-def _erase(request: Request, db, user) -> None:
-    folder = auth_service.user_data_dir(request.app.state.settings.data_dir, user.id)
-    auth_service.delete_user(db=db, user=user)
-    db.commit()
-    # Files go only once the rows are gone for good.
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # ---- JSON API ----
@@ -283,8 +281,8 @@ def me(user: CurrentUser):
 
 
 @router.delete("/api/me", status_code=204)
-def delete_me(request: Request, db: DbSession, user: CurrentUser):
-    _erase(request, db, user)
+def delete_me(settings: SettingsDep, request: Request, db: DbSession, user: CurrentUser):
+    accounts_flow.erase_account(db=db, settings=settings, user=user)
     return PlainResponse(status_code=204)
 
 

@@ -3,7 +3,6 @@
 import hashlib
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -216,15 +215,10 @@ def revoke_api_token(*, db: Session, user: User, token_id: int) -> ApiToken:
     return token
 
 
-def user_data_dir(data_dir: Path, user_id: int) -> Path:
-    """Every file a user owns lives under this folder, so erasing a user is one rmtree."""
-    return Path(data_dir) / "users" / str(user_id)
-
-
 def delete_user(*, db: Session, user: User) -> None:
     """Erase the account's rows (every table of theirs cascades from `user`; failed sign-ins,
     which name the email rather than the user, go by address). The caller removes
-    user_data_dir() after the commit, so a failed commit keeps the files."""
+    paths.user_dir() after the commit, so a failed commit keeps the files."""
     from app.lab import queue
     from app.lab.models import JobStatus, TrainingJob
 

@@ -13,6 +13,7 @@ from app.community import service, sharing
 from app.community.dependencies import ModeratedReport, VisibleComment, VisiblePost
 from app.community.models import PostKind, ReactionKind, ReportReason, ReportStatus
 from app.community.schemas import CommentCreate, PostCreate, PostUpdate
+from app.dependencies import SettingsDep
 from app.errors import DomainError
 from app.lab import charts
 from app.web import is_htmx, redirect, render
@@ -128,9 +129,9 @@ def post_page(request: Request, post: VisiblePost, db: DbSession, user: CurrentU
 
 
 @router.get("/posts/{post_id}/images/{position}")
-def post_image(request: Request, post: VisiblePost, position: int):
+def post_image(settings: SettingsDep, request: Request, post: VisiblePost, position: int):
     image = next((i for i in post.images if i.position == position), None)
-    data_dir = request.app.state.settings.data_dir.resolve()
+    data_dir = settings.data_dir.resolve()
     path = (data_dir / image.path).resolve() if image else None
     if path is None or not path.is_relative_to(data_dir) or not path.is_file():
         raise exc.PostNotFound()
@@ -282,7 +283,7 @@ def new_post_page(
 
 
 @router.post("/posts")
-async def create_post(request: Request, db: DbSession, user: CurrentUser):
+async def create_post(settings: SettingsDep, request: Request, db: DbSession, user: CurrentUser):
     form = await request.form()
     kind = _kind(str(form.get("kind", ""))) or PostKind.help
     values = {
@@ -298,9 +299,7 @@ async def create_post(request: Request, db: DbSession, user: CurrentUser):
     try:
         data = PostCreate.model_validate({k: v for k, v in values.items() if v not in (None, "")})
         uploads = [await f.read() for f in files[: service.MAX_HELP_IMAGES + 1]]
-        post = service.create_post(
-            db=db, data_dir=request.app.state.settings.data_dir, author=user, data=data, uploads=uploads
-        )
+        post = service.create_post(db=db, data_dir=settings.data_dir, author=user, data=data, uploads=uploads)
     except (DomainError, ValidationError) as error:
         db.rollback()
         message, status = _form_error(error)
@@ -363,8 +362,8 @@ def edit_post(
 
 
 @router.post("/posts/{post_id}/delete")
-def delete_post(request: Request, post: VisiblePost, db: DbSession, user: CurrentUser):
-    folder = service.delete_post(db=db, data_dir=request.app.state.settings.data_dir, post=post, user=user)
+def delete_post(settings: SettingsDep, request: Request, post: VisiblePost, db: DbSession, user: CurrentUser):
+    folder = service.delete_post(db=db, data_dir=settings.data_dir, post=post, user=user)
     db.commit()
     sharing.remove_folder(folder)
     return redirect(request, "/community", message="The post was deleted.")

@@ -22,6 +22,7 @@ from app.community.schemas import (
     ResolveIn,
     SampleChoice,
 )
+from app.dependencies import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["community"])
 
@@ -49,8 +50,10 @@ def api_feed(
 
 
 @router.post("/posts", status_code=201, response_model=PostOut)
-def api_create_post(body: PostCreate, request: Request, db: DbSession, user: CurrentUser):
-    post = service.create_post(db=db, data_dir=request.app.state.settings.data_dir, author=user, data=body)
+def api_create_post(
+    settings: SettingsDep, body: PostCreate, request: Request, db: DbSession, user: CurrentUser
+):
+    post = service.create_post(db=db, data_dir=settings.data_dir, author=user, data=body)
     db.commit()
     return service.post_out(db=db, post=post, viewer=user)
 
@@ -68,8 +71,10 @@ def api_update_post(post: VisiblePost, body: PostUpdate, db: DbSession, user: Cu
 
 
 @router.delete("/posts/{post_id}", status_code=204)
-def api_delete_post(post: VisiblePost, request: Request, db: DbSession, user: CurrentUser):
-    folder = service.delete_post(db=db, data_dir=request.app.state.settings.data_dir, post=post, user=user)
+def api_delete_post(
+    settings: SettingsDep, post: VisiblePost, request: Request, db: DbSession, user: CurrentUser
+):
+    folder = service.delete_post(db=db, data_dir=settings.data_dir, post=post, user=user)
     db.commit()
     sharing.remove_folder(folder)
     return Response(status_code=204)

@@ -37,6 +37,7 @@ from app.community.schemas import (
     PostUpdate,
 )
 from app.db import utcnow
+from app.lab import paths
 
 # (most actions, per minutes) for each kind of write, counted from the database.
 RATE_LIMITS: dict[ActionKind, tuple[int, int]] = {
@@ -272,7 +273,7 @@ def create_post(
 def _store_pictures(
     *, db: Session, data_dir: Path, post: Post, sources: list[sharing.SampleSource], uploads: list[bytes]
 ) -> None:
-    folder = sharing.post_folder(data_dir, post.author_id, post.id)
+    folder = paths.post_dir(data_dir, post.author_id, post.id)
     try:
         pictures = [(s.label, sharing.read_source(data_dir, s)) for s in sources]
         pictures += [("", raw) for raw in uploads]
@@ -320,7 +321,7 @@ def delete_post(*, db: Session, data_dir: Path, post: Post, user: User) -> Path:
     """Delete a post with its comments, reactions and reports; returns the picture folder,
     which the caller removes after the commit."""
     _ensure_author_or_moderator(post, user, "post")
-    folder = sharing.post_folder(data_dir, post.author_id, post.id)
+    folder = paths.post_dir(data_dir, post.author_id, post.id)
     db.delete(post)
     db.flush()
     return folder

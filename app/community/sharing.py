@@ -13,10 +13,9 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.auth.models import User
 from app.community import exceptions as exc
-from app.lab.models import LoraModel, LoraModelEpoch, TrainingJob
+from app.lab.models import JobKind, LoraModel, LoraModelEpoch, TrainingJob
 from app.trainer import images
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -77,7 +76,7 @@ def own_model(*, db: Session, user: User, model_id: int) -> LoraModel:
 def own_job(*, db: Session, user: User, job_id: int) -> TrainingJob:
     """The poster's own training job; JobNotFound for anyone else's."""
     job = db.get(TrainingJob, job_id)
-    if job is None or job.user_id != user.id:
+    if job is None or job.user_id != user.id or job.kind != JobKind.train:
         raise exc.JobNotFound()
     return job
 
@@ -114,7 +113,7 @@ def list_user_jobs(*, db: Session, user: User, limit: int = 20) -> list[Training
     return list(
         db.scalars(
             select(TrainingJob)
-            .where(TrainingJob.user_id == user.id)
+            .where(TrainingJob.user_id == user.id, TrainingJob.kind == JobKind.train)
             .order_by(TrainingJob.id.desc())
             .limit(limit)
         )
@@ -168,11 +167,6 @@ def approved_model_ids(*, db: Session, model_ids: list[int]) -> set[int]:
 
 
 # ---- files ----
-
-
-def post_folder(data_dir: Path, author_id: int, post_id: int) -> Path:
-    """Where a post's pictures live: under the author's folder, so erasing the account erases them."""
-    return auth_service.user_data_dir(data_dir, author_id) / "community" / f"post-{post_id}"
 
 
 def _reencode(data: bytes) -> tuple[Image.Image, str]:

@@ -9,22 +9,23 @@ Nothing is deleted while a job or sweep still reads the photos, nor while a subm
 model trained on them waits for its review (the reviewer looks at those crops). The rows stay,
 marked, so pages say why the pictures are gone.
 
-Called after every job ending (the worker's `after_job`), after every sweep and verdict, at start-up
-and when the learner changes the choice; each call is idempotent and touches only owners' folders."""
+Called after every job ending, sweeps included (the worker's `after_job`), after every verdict, at
+start-up and when the learner changes the choice; each call is idempotent and touches only owners'
+folders."""
 
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
 from app.config import Settings
 from app.datasets.models import Dataset, DatasetImage
-from app.datasets.service import datasets_dir
 from app.db import utcnow
-from app.lab.models import JobStatus, LoraModel, TrainingJob
+from app.lab import paths
+from app.lab.models import JobKind, JobStatus, LoraModel, TrainingJob
 
 UNFINISHED = (JobStatus.queued, JobStatus.running)
 
@@ -39,6 +40,11 @@ def after_job_ended(*, db: Session, settings: Settings, job_id: int) -> None:
     deleted while it ran, then delete whatever of the owner's photos is due."""
     job = db.get(TrainingJob, job_id)
     if job is None or not job.status.is_final:
+        return
+    if job.kind == JobKind.sweep:  # a sweep read the training photos of its model's job
+        trained = _trained_job_of_sweep(db, job_id)
+        if trained is not None:
+            purge_if_done(db=db, settings=settings, job_id=trained)
         return
     if job.dataset_id is None:
         remove_job_inputs(settings=settings, job=job)
@@ -95,6 +101,16 @@ def why_due(*, db: Session, settings: Settings, dataset: Dataset, now: datetime)
     return None
 
 
+def _trained_job_of_sweep(db: Session, sweep_job_id: int) -> int | None:
+    from app.evaluate.models import Sweep
+
+    return db.scalar(
+        select(LoraModel.job_id)
+        .join(Sweep, Sweep.model_id == LoraModel.id)
+        .where(Sweep.job_id == sweep_job_id)
+    )
+
+
 def last_used(*, db: Session, dataset: Dataset) -> datetime:
     """When a job last used the dataset (queued or ended), else when it was uploaded."""
     times = db.execute(
@@ -112,17 +128,19 @@ def deletion_date(*, db: Session, settings: Settings, dataset: Dataset) -> datet
 
 def in_use(*, db: Session, dataset: Dataset) -> bool:
     """A job or sweep still reads the photos, or an open submission shows their crops."""
-    from app.evaluate.models import Sweep, SweepStatus
+    from app.evaluate.models import Sweep
     from app.review.models import OPEN_STATUSES, Submission
 
     job_ids = list(db.scalars(select(TrainingJob.id).where(TrainingJob.dataset_id == dataset.id)))
     if not job_ids:
         return False
     unfinished = select(TrainingJob.id).where(TrainingJob.id.in_(job_ids), TrainingJob.status.in_(UNFINISHED))
+    sweep_job = aliased(TrainingJob)  # a sweep's state lives on its own job row
     open_sweep = (
         select(Sweep.id)
         .join(LoraModel, LoraModel.id == Sweep.model_id)
-        .where(LoraModel.job_id.in_(job_ids), Sweep.status.in_([SweepStatus.queued, SweepStatus.running]))
+        .join(sweep_job, sweep_job.id == Sweep.job_id)
+        .where(LoraModel.job_id.in_(job_ids), sweep_job.status.in_(UNFINISHED))
     )
     open_review = (
         select(Submission.id)
@@ -172,7 +190,7 @@ def purge_training_photos(*, db: Session, settings: Settings, dataset: Dataset) 
         )
     )
     shared = set(db.scalars(still_used))
-    root = datasets_dir(settings, dataset.user_id)
+    root = paths.datasets_dir(settings.data_dir, dataset.user_id)
     for sha in shas - shared:
         (root / "photos" / f"{sha}.jpg").unlink(missing_ok=True)
         for folder in ("crops", "thumbs"):
@@ -188,10 +206,8 @@ def purge_training_photos(*, db: Session, settings: Settings, dataset: Dataset) 
 
 def remove_job_inputs(*, settings: Settings, job: TrainingJob) -> None:
     """Delete the resized copies of the training crops a worker made for this job."""
-    from app.lab.worker import job_dir
-
-    owner_dir = (settings.data_dir / "users" / str(job.user_id)).resolve()
-    inputs = job_dir(settings.data_dir, job.user_id, job.id) / "inputs"
+    owner_dir = paths.user_dir(settings.data_dir, job.user_id).resolve()
+    inputs = paths.job_inputs_dir(settings.data_dir, job.user_id, job.id)
     if Path(inputs).resolve().is_relative_to(owner_dir):  # never anyone else's folder
         shutil.rmtree(inputs, ignore_errors=True)
 

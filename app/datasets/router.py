@@ -11,6 +11,8 @@ from app.datasets import retention, service
 from app.datasets.dependencies import OwnDataset, OwnImage
 from app.datasets.exceptions import InvalidDatasetField, UploadRejected, UploadTooLarge
 from app.datasets.schemas import DatasetListItem, DatasetOut, ImageUpdate
+from app.dependencies import SettingsDep, app_settings
+from app.flows import privacy as privacy_flow
 from app.privacy import service as privacy_service
 from app.privacy.exceptions import ConsentRequired
 from app.web import redirect, render
@@ -39,7 +41,7 @@ def _consent_first(request: Request, db: DbSession, user: User, consent: bool, k
     if consent:
         privacy_service.record_consent(db=db, user=user)
         if keep is not None:
-            privacy_service.set_keep_photos(db=db, settings=request.app.state.settings, user=user, keep=keep)
+            privacy_flow.set_keep_photos(db=db, settings=app_settings(request), user=user, keep=keep)
         db.commit()
     privacy_service.require_consent(user)
 
@@ -60,7 +62,7 @@ def create_dataset(
     _consent_first(request, db, user, consent, keep_photos)
     dataset, skipped = service.create_dataset(
         db=db,
-        settings=request.app.state.settings,
+        settings=app_settings(request),
         user_id=user.id,
         files=_read(files),
         name=name,
@@ -94,20 +96,27 @@ def get_dataset(dataset: OwnDataset):
 
 
 @router.delete("/api/datasets/{dataset_id}", status_code=204)
-def delete_dataset(request: Request, db: DbSession, dataset: OwnDataset):
-    service.delete_dataset(db=db, settings=request.app.state.settings, dataset=dataset)
+def delete_dataset(settings: SettingsDep, request: Request, db: DbSession, dataset: OwnDataset):
+    service.delete_dataset(db=db, settings=settings, dataset=dataset)
     db.commit()
 
 
 @router.patch("/api/datasets/{dataset_id}/images/{image_id}", response_model=DatasetOut)
-def update_image(request: Request, db: DbSession, dataset: OwnDataset, image: OwnImage, body: ImageUpdate):
+def update_image(
+    settings: SettingsDep,
+    request: Request,
+    db: DbSession,
+    dataset: OwnDataset,
+    image: OwnImage,
+    body: ImageUpdate,
+):
     if body.caption is not None:
         service.update_caption(db=db, dataset=dataset, image=image, caption=body.caption)
     if body.nudge is not None:
         n = body.nudge
         service.nudge_crop(
             db=db,
-            settings=request.app.state.settings,
+            settings=settings,
             dataset=dataset,
             image=image,
             dx=n.dx,
@@ -121,9 +130,13 @@ def update_image(request: Request, db: DbSession, dataset: OwnDataset, image: Ow
 
 @router.get("/api/datasets/{dataset_id}/images/{image_id}/{kind}")
 def image_file(
-    request: Request, dataset: OwnDataset, image: OwnImage, kind: Literal["photo", "crop", "thumb"]
+    settings: SettingsDep,
+    request: Request,
+    dataset: OwnDataset,
+    image: OwnImage,
+    kind: Literal["photo", "crop", "thumb"],
 ):
-    path = service.file_path(settings=request.app.state.settings, dataset=dataset, image=image, kind=kind)
+    path = service.file_path(settings=settings, dataset=dataset, image=image, kind=kind)
     media = "image/png" if path.suffix == ".png" else "image/jpeg"
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
@@ -152,6 +165,7 @@ def index_page(request: Request, db: DbSession, user: Learner):
 
 @router.post("/lab/datasets")
 def upload_page(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     user: Learner,
@@ -167,7 +181,7 @@ def upload_page(
         _consent_first(request, db, user, consent, keep_photos)
         dataset, _ = service.create_dataset(
             db=db,
-            settings=request.app.state.settings,
+            settings=settings,
             user_id=user.id,
             files=_read(files),
             name=name,
@@ -217,15 +231,14 @@ def caption_page(
 
 @router.post("/lab/datasets/{dataset_id}/images/{image_id}/nudge")
 def nudge_page(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     dataset: OwnDataset,
     image: OwnImage,
     direction: Annotated[Literal["left", "right", "up", "down", "in", "out", "reset"], Form()],
 ):
-    service.nudge_crop(
-        db=db, settings=request.app.state.settings, dataset=dataset, image=image, **NUDGES[direction]
-    )
+    service.nudge_crop(db=db, settings=settings, dataset=dataset, image=image, **NUDGES[direction])
     db.commit()
     return _card_or_back(request, dataset, image, "Crop moved.")
 
@@ -239,7 +252,7 @@ def _card_or_back(request: Request, dataset, image, message: str):
 
 
 @router.post("/lab/datasets/{dataset_id}/delete")
-def delete_page(request: Request, db: DbSession, dataset: OwnDataset):
-    service.delete_dataset(db=db, settings=request.app.state.settings, dataset=dataset)
+def delete_page(settings: SettingsDep, request: Request, db: DbSession, dataset: OwnDataset):
+    service.delete_dataset(db=db, settings=settings, dataset=dataset)
     db.commit()
     return redirect(request, "/lab/datasets", "The dataset and its photos were deleted.", "success")

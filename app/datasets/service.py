@@ -11,20 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import limits
-from app.auth import service as auth_service
 from app.config import Settings
 from app.datasets import exceptions as exc
 from app.datasets.models import Dataset, DatasetImage
 from app.datasets.staging import Staging, stage_for
+from app.lab import paths
 from app.trainer import faults
 
 WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
 THUMB_SIDE = 256
-
-
-def datasets_dir(settings: Settings, user_id: int) -> Path:
-    """Where a user's dataset files live (inside their folder, so account deletion erases them)."""
-    return auth_service.user_data_dir(settings.data_dir, user_id) / "datasets"
 
 
 def _check_fields(*, name: str, trigger: str, class_word: str, base: str) -> None:
@@ -96,7 +91,9 @@ def create_dataset(
     )
     db.add(dataset)
     db.flush()
-    staging = stage_for(db, datasets_dir(settings, user_id))  # moved into place when the rows commit
+    staging = stage_for(
+        db, paths.datasets_dir(settings.data_dir, user_id)
+    )  # moved into place when the rows commit
     try:
         for position, (image, analysis) in enumerate(zip(unique, report.photos, strict=True)):
             _store_photo(staging, image)
@@ -236,7 +233,7 @@ def nudge_crop(
     current = crops.Nudge() if reset else crops.Nudge(image.nudge_dx, image.nudge_dy, image.nudge_zoom)
     nudge = current.moved(dx=dx, dy=dy, zoom=zoom)
     analysis = checks.PhotoAnalysis.from_dict(image.analysis)
-    photo_path = datasets_dir(settings, dataset.user_id) / "photos" / f"{image.sha256}.jpg"
+    photo_path = paths.datasets_dir(settings.data_dir, dataset.user_id) / "photos" / f"{image.sha256}.jpg"
     box, _ = prepare.crop_and_caption(
         None,
         analysis,
@@ -245,7 +242,7 @@ def nudge_crop(
         class_word=dataset.class_word,
         nudge=nudge,
     )
-    staging = stage_for(db, datasets_dir(settings, dataset.user_id))
+    staging = stage_for(db, paths.datasets_dir(settings.data_dir, dataset.user_id))
     with Image.open(photo_path) as photo:
         photo.load()
         _apply_crop(staging, image, photo.convert("RGB"), box)
@@ -279,7 +276,7 @@ def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None
         if shas
         else set()
     )
-    root = datasets_dir(settings, user_id)
+    root = paths.datasets_dir(settings.data_dir, user_id)
     for sha in shas - still_used:
         (root / "photos" / f"{sha}.jpg").unlink(missing_ok=True)
         for folder in ("crops", "thumbs"):
@@ -291,7 +288,7 @@ def file_path(*, settings: Settings, dataset: Dataset, image: DatasetImage, kind
     """The stored photo, its crop or its thumbnail."""
     if dataset.photos_deleted_at is not None:
         raise exc.PhotoFileDeleted()
-    root = datasets_dir(settings, dataset.user_id)
+    root = paths.datasets_dir(settings.data_dir, dataset.user_id)
     if kind == "photo":
         return root / "photos" / f"{image.sha256}.jpg"
     crop_name, thumb_name = crop_names(image, dataset.resolution)
@@ -358,7 +355,7 @@ def training_images(*, db: Session, user_id: int, dataset_id: int) -> list[dict[
     if dataset is None or dataset.user_id != user_id:
         return None
     ensure_photos_kept(dataset)
-    prefix = Path("users") / str(user_id) / "datasets"
+    prefix = paths.datasets_folder(user_id)
     items = []
     for image in dataset.images:
         if not image.accepted:

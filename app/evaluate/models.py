@@ -3,14 +3,14 @@
 File paths are relative to the data directory and live under the model owner's folder, so
 erasing the owner's account erases them."""
 
-import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
+from app.lab.models import JobStatus, TrainingJob
 
 
 class Generation(Base):
@@ -33,32 +33,16 @@ class Generation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SweepStatus(str, enum.Enum):
-    """Where a sweep is in its life; the last three are final."""
-
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (SweepStatus.succeeded, SweepStatus.failed, SweepStatus.cancelled)
-
-
 class Sweep(Base):
-    """An epochs x strengths sweep of one model, run in the background, and its scored result."""
+    """An epochs x strengths sweep of one model and its scored result. It runs as a job on the
+    training queue (kind "sweep"): the job holds its status, progress, claim and times."""
 
     __tablename__ = "sweep"
-    __table_args__ = (Index("ix_sweep_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("lora_models.id", ondelete="CASCADE"), index=True)
-    status: Mapped[SweepStatus] = mapped_column(
-        Enum(SweepStatus, native_enum=False, length=20, name="sweep_status"), default=SweepStatus.queued
-    )
+    job_id: Mapped[int] = mapped_column(ForeignKey("training_jobs.id", ondelete="CASCADE"), unique=True)
     epochs: Mapped[list[int]] = mapped_column(JSON)
     strengths: Mapped[list[float]] = mapped_column(JSON)
     prompts: Mapped[list[str]] = mapped_column(JSON)
@@ -66,12 +50,32 @@ class Sweep(Base):
     steps: Mapped[int] = mapped_column(Integer)
     resolution: Mapped[int] = mapped_column(Integer)
     folder: Mapped[str] = mapped_column(String(1000))  # relative to the data directory
-    done: Mapped[int] = mapped_column(Integer, default=0)  # images generated so far
-    total: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # SweepResult.to_dict()
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    worker_id: Mapped[str | None] = mapped_column(String(200), default=None)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(default=None)
-    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    job: Mapped[TrainingJob] = relationship(lazy="joined")
+
+    @property
+    def status(self) -> JobStatus:
+        return self.job.status
+
+    @property
+    def done(self) -> int:
+        """Images generated so far."""
+        return self.job.step
+
+    @property
+    def total(self) -> int:
+        return self.job.total_steps
+
+    @property
+    def error(self) -> str | None:
+        return self.job.error
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self.job.started_at
+
+    @property
+    def finished_at(self) -> datetime | None:
+        return self.job.finished_at

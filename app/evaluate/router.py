@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from app.auth.dependencies import CurrentUser, DbSession
+from app.dependencies import SettingsDep
 from app.errors import DomainError
 from app.evaluate import service
 from app.evaluate.dependencies import ViewableGeneration, ViewableSweep
@@ -22,10 +23,15 @@ PNG = {"Cache-Control": "private, max-age=3600"}
 
 
 @router.post("/api/models/{model_id}/generate", response_model=GenerationOut)
-def api_generate(body: GenerateIn, model: ViewableModel, request: Request, db: DbSession, user: CurrentUser):
-    row = service.generate(
-        db=db, settings=request.app.state.settings, model=model, user=user, **body.model_dump()
-    )
+def api_generate(
+    settings: SettingsDep,
+    body: GenerateIn,
+    model: ViewableModel,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+):
+    row = service.generate(db=db, settings=settings, model=model, user=user, **body.model_dump())
     db.commit()
     return service.generation_out(row)
 
@@ -36,14 +42,21 @@ def api_generations(model: ViewableModel, db: DbSession):
 
 
 @router.get("/api/generations/{generation_id}/image")
-def api_generation_image(generation: ViewableGeneration, request: Request):
-    path = service.existing_file(request.app.state.settings, generation.image_path)
+def api_generation_image(settings: SettingsDep, generation: ViewableGeneration, request: Request):
+    path = service.existing_file(settings, generation.image_path)
     return FileResponse(path, media_type="image/png", headers=PNG)
 
 
 @router.post("/api/models/{model_id}/sweeps", status_code=201, response_model=SweepOut)
-def api_start_sweep(model: ViewableModel, db: DbSession, user: CurrentUser, body: SweepIn | None = None):
-    sweep = service.start_sweep(db=db, model=model, user=user, data=body or SweepIn())
+def api_start_sweep(
+    settings: SettingsDep,
+    request: Request,
+    model: ViewableModel,
+    db: DbSession,
+    user: CurrentUser,
+    body: SweepIn | None = None,
+):
+    sweep = service.start_sweep(db=db, settings=settings, model=model, user=user, data=body or SweepIn())
     db.commit()
     return service.sweep_out(sweep)
 
@@ -64,19 +77,19 @@ def api_sweep(sweep: ViewableSweep):
 
 
 @router.get("/api/sweeps/{sweep_id}/grid")
-def api_sweep_grid(sweep: ViewableSweep, request: Request):
+def api_sweep_grid(settings: SettingsDep, sweep: ViewableSweep, request: Request):
     name = (sweep.result or {}).get("grid", "grid.png")
     return FileResponse(
-        service.sweep_file(settings=request.app.state.settings, sweep=sweep, name=name),
+        service.sweep_file(settings=settings, sweep=sweep, name=name),
         media_type="image/png",
         headers=PNG,
     )
 
 
 @router.get("/api/sweeps/{sweep_id}/images/{name}")
-def api_sweep_image(sweep: ViewableSweep, name: str, request: Request):
+def api_sweep_image(settings: SettingsDep, sweep: ViewableSweep, name: str, request: Request):
     return FileResponse(
-        service.sweep_file(settings=request.app.state.settings, sweep=sweep, name=name),
+        service.sweep_file(settings=settings, sweep=sweep, name=name),
         media_type="image/png",
         headers=PNG,
     )
@@ -126,6 +139,7 @@ def evaluate_page(request: Request, model: ViewableModel, db: DbSession, user: C
 
 @router.post("/models/{model_id}/generations")
 def generate_from_form(
+    settings: SettingsDep,
     request: Request,
     model: ViewableModel,
     db: DbSession,
@@ -139,9 +153,7 @@ def generate_from_form(
     raw = {"prompt": prompt, "strength": strength, "seed": seed, "epoch": epoch, "steps": steps}
     try:
         data = GenerateIn.model_validate({k: v.strip() for k, v in raw.items() if v.strip()})
-        row = service.generate(
-            db=db, settings=request.app.state.settings, model=model, user=user, **data.model_dump()
-        )
+        row = service.generate(db=db, settings=settings, model=model, user=user, **data.model_dump())
     except ValidationError as error:
         return _form_errors(request, db, model, user, raw, [_message(e) for e in error.errors()], 422)
     except DomainError as error:
@@ -181,6 +193,7 @@ def _form_errors(request, db, model, user, raw, messages, status_code):
 
 @router.post("/models/{model_id}/sweeps")
 def start_sweep_from_form(
+    settings: SettingsDep,
     request: Request,
     model: ViewableModel,
     db: DbSession,
@@ -188,7 +201,7 @@ def start_sweep_from_form(
     epochs: Annotated[int, Form(ge=1, le=8)] = 4,
 ):
     try:
-        service.start_sweep(db=db, model=model, user=user, data=SweepIn(epochs=epochs))
+        service.start_sweep(db=db, settings=settings, model=model, user=user, data=SweepIn(epochs=epochs))
     except DomainError as error:
         db.rollback()
         if is_htmx(request):

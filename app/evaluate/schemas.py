@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.evaluate.models import SweepStatus
+from app.lab.models import JobStatus
 
 DEFAULT_SEED = 123456  # lesson 8: a fixed seed makes comparisons fair
 
@@ -74,7 +74,7 @@ class SweepIn(BaseModel):
 class SweepOut(BaseModel):
     id: int
     model_id: int
-    status: SweepStatus
+    status: JobStatus
     done: int
     total: int
     epochs: list[int]

@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.evaluate.models import Sweep, SweepStatus
-from app.lab.models import LoraModel
+from app.evaluate.models import Sweep
+from app.lab.models import JobStatus, LoraModel
 
 SCORE_NAMES = ("likeness", "copying", "prompt_following", "deep_fried")
 LABELS = {
@@ -104,11 +104,11 @@ def notes_for(*, db: Session, model: LoraModel) -> dict[str, str]:
 def _pending(sweep: Sweep | None) -> str:
     if sweep is None:
         return "Not evaluated yet: the evaluation starts when training succeeds."
-    if sweep.status == SweepStatus.queued:
+    if sweep.status == JobStatus.queued:
         return "Not measured yet: the evaluation is waiting for a free worker."
-    if sweep.status == SweepStatus.running:
+    if sweep.status == JobStatus.running:
         return f"Not measured yet: the evaluation is running ({sweep.done} of {sweep.total} images)."
-    if sweep.status == SweepStatus.failed:
+    if sweep.status == JobStatus.failed:
         return f"Not measured: the evaluation failed ({sweep.error or 'no reason recorded'})."
     return "Not measured: the evaluation ended without scores."
 

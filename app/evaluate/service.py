@@ -3,26 +3,21 @@
 import time
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.config import Settings
-from app.db import utcnow
 from app.evaluate import exceptions as exc
-from app.evaluate.models import Generation, Sweep, SweepStatus
+from app.evaluate.models import Generation, Sweep
 from app.evaluate.schemas import GenerationOut, SweepIn, SweepOut
-from app.lab.models import LoraModel, LoraModelEpoch
+from app.lab import job_store, paths, queue
+from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 HISTORY = 24  # generations listed on the model page
 
 
 # ---- files ----
-
-
-def model_folder(model: LoraModel) -> Path:
-    """Where a model's generations and sweeps live, relative to the data directory (the owner's folder)."""
-    return Path("users") / str(model.user_id) / "evaluate" / f"model-{model.id}"
 
 
 def existing_file(settings: Settings, relative: str) -> Path:
@@ -122,7 +117,7 @@ def generate(
     )
     db.add(row)
     db.flush()
-    relative = model_folder(model) / "generations" / f"{row.id}.png"
+    relative = paths.model_folder(model.user_id, model.id) / "generations" / f"{row.id}.png"
     target = settings.data_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     image.save(target)
@@ -175,8 +170,11 @@ def get_viewable_generation(*, db: Session, user: User, generation_id: int) -> G
 # ---- sweeps ----
 
 
-def start_sweep(*, db: Session, model: LoraModel, user: User, data: SweepIn) -> Sweep:
-    """Queue a row of the model's last epochs x strengths on one seed (owner only, one at a time)."""
+def start_sweep(
+    *, db: Session, model: LoraModel, user: User, data: SweepIn, settings: Settings | None = None
+) -> Sweep:
+    """Queue a row of the model's last epochs x strengths on one seed (owner only, one at a time):
+    a job of kind "sweep" on the training queue, with the sweep's spec in its own row."""
     from app.trainer import sweep
 
     if model.user_id != user.id:
@@ -185,18 +183,30 @@ def start_sweep(*, db: Session, model: LoraModel, user: User, data: SweepIn) -> 
     if not epochs:
         raise exc.NoEpochs()
     open_sweep = db.scalar(
-        select(Sweep.id).where(
-            Sweep.model_id == model.id, Sweep.status.in_([SweepStatus.queued, SweepStatus.running])
-        )
+        select(Sweep.id)
+        .join(TrainingJob, TrainingJob.id == Sweep.job_id)
+        .where(Sweep.model_id == model.id, TrainingJob.status.in_([JobStatus.queued, JobStatus.running]))
     )
     if open_sweep is not None:
         raise exc.SweepAlreadyRunning()
     chosen = sweep.last_epochs(epochs, data.epochs)
     prompts = data.prompts or sweep.sweep_prompts(model.trigger, model.class_word)
+    job = job_store.enqueue(
+        db=db,
+        user_id=user.id,
+        kind=JobKind.sweep,
+        dataset_id=None,
+        config={},
+        images=[],
+        base_model=model.base_model,
+        total_steps=(1 + len(chosen) * len(data.strengths)) * len(prompts),
+        total_epochs=0,
+        max_queued=None,  # one open sweep per model is the limit
+    )
     row = Sweep(
         user_id=user.id,
         model_id=model.id,
-        status=SweepStatus.queued,
+        job=job,
         epochs=chosen,
         strengths=data.strengths,
         prompts=prompts,
@@ -204,13 +214,14 @@ def start_sweep(*, db: Session, model: LoraModel, user: User, data: SweepIn) -> 
         steps=data.steps or model_steps(model),
         resolution=model_resolution(model),
         folder="",
-        done=0,
-        total=(1 + len(chosen) * len(data.strengths)) * len(prompts),
     )
     db.add(row)
     db.flush()
-    row.folder = str(model_folder(model) / f"row-{row.id}")
+    row.folder = str(paths.sweep_folder(model.user_id, model.id, row.id))
     db.flush()
+    if settings is None or settings.uses_procrastinate:
+        # In this transaction: the delivery exists exactly when the job does (PostgreSQL only).
+        queue.deliver(db, job_id=job.id, user_id=user.id)
     return row
 
 
@@ -255,82 +266,18 @@ def sweep_file(*, settings: Settings, sweep: Sweep, name: str) -> Path:
     return existing_file(settings, str(Path(sweep.folder) / name))
 
 
-# ---- the background side (called by the runner) ----
+# ---- the background side (called by the worker) ----
 
 
-def claim_next_sweep(*, db: Session, worker_id: str) -> int | None:
-    """Take the oldest queued sweep with a guarded UPDATE (one winner under races); commits."""
-    for sweep_id in db.scalars(
-        select(Sweep.id).where(Sweep.status == SweepStatus.queued).order_by(Sweep.id).limit(5)
-    ):
-        now = utcnow()
-        taken = db.execute(
-            update(Sweep)
-            .where(Sweep.id == sweep_id, Sweep.status == SweepStatus.queued)
-            .values(status=SweepStatus.running, worker_id=worker_id, started_at=now, heartbeat_at=now, done=0)
-        ).rowcount
-        if taken:
-            db.commit()
-            return sweep_id
-    db.rollback()
-    return None
+def sweep_of_job(*, db: Session, job_id: int) -> Sweep | None:
+    """The sweep a job of kind "sweep" runs."""
+    return db.scalar(select(Sweep).where(Sweep.job_id == job_id))
 
 
-def requeue_stale_sweeps(*, db: Session, stale_seconds: float) -> int:
-    """Running sweeps whose runner went silent go back to the queue (a sweep restarts cleanly)."""
-    from datetime import timedelta
-
-    cutoff = utcnow() - timedelta(seconds=stale_seconds)
-    changed = db.execute(
-        update(Sweep)
-        .where(Sweep.status == SweepStatus.running, Sweep.heartbeat_at < cutoff)
-        .values(status=SweepStatus.queued, worker_id=None)
-    ).rowcount
-    db.flush()
-    return changed
-
-
-def report_progress(*, db: Session, sweep_id: int, worker_id: str, done: int) -> bool:
-    """Store progress and renew the heartbeat; False when this runner no longer owns the sweep."""
-    return bool(
-        db.execute(
-            update(Sweep)
-            .where(Sweep.id == sweep_id, Sweep.worker_id == worker_id, Sweep.status == SweepStatus.running)
-            .values(done=done, heartbeat_at=utcnow())
-        ).rowcount
-    )
-
-
-def release_sweep(*, db: Session, sweep_id: int, worker_id: str) -> None:
-    """Put a sweep this runner holds back in the queue (the server is stopping)."""
-    db.execute(
-        update(Sweep)
-        .where(Sweep.id == sweep_id, Sweep.worker_id == worker_id)
-        .values(status=SweepStatus.queued, worker_id=None, done=0)
-    )
-    db.flush()
-
-
-def finish_sweep(
-    *,
-    db: Session,
-    sweep_id: int,
-    worker_id: str,
-    result: dict | None,
-    error: str | None = None,
-    status: SweepStatus = SweepStatus.succeeded,
-) -> None:
-    """End the sweep; a successful one also gives the model its scores and recommendation."""
-    values = {"status": status, "finished_at": utcnow(), "worker_id": None, "result": result, "error": error}
-    if status == SweepStatus.succeeded:
-        values["done"] = Sweep.total
-    changed = db.execute(
-        update(Sweep).where(Sweep.id == sweep_id, Sweep.worker_id == worker_id).values(**values)
-    ).rowcount
-    if changed and result is not None:
-        sweep = db.get(Sweep, sweep_id)
-        db.refresh(sweep)
-        apply_to_model(db=db, model=db.get(LoraModel, sweep.model_id), result=result)
+def store_result(*, db: Session, sweep: Sweep, result: dict) -> None:
+    """Keep the scored result; the model gets its scores and recommendation."""
+    sweep.result = result
+    apply_to_model(db=db, model=db.get(LoraModel, sweep.model_id), result=result)
     db.flush()
 
 

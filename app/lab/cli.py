@@ -1,4 +1,4 @@
-"""`loraface worker`: claim and run training jobs from the database (scale-out)."""
+"""`loraface worker`: claim and run jobs (training runs and sweeps) from the database (scale-out)."""
 
 import logging
 
@@ -35,7 +35,7 @@ import click
 def worker(
     lease_seconds: float, poll_seconds: float, sweep_seconds: float, exit_when_idle: bool, device: str | None
 ) -> None:
-    """Claim and run training jobs from the database (scale-out)."""
+    """Claim and run jobs (training runs and sweeps) from the database (scale-out)."""
     from app.config import get_settings
     from app.lab import after_run
     from app.lab.worker import run_worker_process

@@ -6,22 +6,21 @@ worker that stalled or was presumed dead cannot overwrite what its successor doe
 flush, never commit: the worker (or the request) commits, so each write is one transaction."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, select, tuple_, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from app.db import UTCDateTime, utcnow
-from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.db import utcnow
+from app.lab.fair_order import fair_order
+from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 
 LEASE_SECONDS = 30.0  # a worker that has not renewed its lease this long is presumed dead
 MAX_QUEUED_PER_USER = 3  # waiting jobs per learner (the running one not counted)
 MAX_ATTEMPTS = 3  # claims per job before a crashing job is given up
 MAX_LOSS_POINTS = 600  # the loss curve is thinned beyond this many points
-NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # "last started" of a learner who never trained
 
 
 class QueueFull(Exception):
@@ -48,6 +47,7 @@ def enqueue(
     *,
     db: Session,
     user_id: int,
+    kind: JobKind = JobKind.train,
     dataset_id: int | None,
     config: dict[str, Any],
     images: list[dict[str, Any]],
@@ -55,13 +55,15 @@ def enqueue(
     total_steps: int,
     total_epochs: int,
     max_attempts: int = MAX_ATTEMPTS,
-    max_queued: int = MAX_QUEUED_PER_USER,
+    max_queued: int | None = MAX_QUEUED_PER_USER,
 ) -> TrainingJob:
-    """Add a queued job for the learner; raises QueueFull past the per-learner limit."""
-    if queued_count(db=db, user_id=user_id) >= max_queued:
+    """Add a queued job for the learner; raises QueueFull past the per-learner limit of waiting
+    training runs (None: no limit, for kinds limited elsewhere)."""
+    if max_queued is not None and queued_count(db=db, user_id=user_id) >= max_queued:
         raise QueueFull(f"You already have {max_queued} jobs waiting. Wait for one to start or cancel one.")
     job = TrainingJob(
         user_id=user_id,
+        kind=kind,
         dataset_id=dataset_id,
         config=config,
         images=images,
@@ -77,11 +79,15 @@ def enqueue(
 
 
 def queued_count(*, db: Session, user_id: int) -> int:
-    """How many of the learner's jobs are waiting."""
+    """How many of the learner's training runs are waiting."""
     return db.scalar(
         select(func.count())
         .select_from(TrainingJob)
-        .where(TrainingJob.user_id == user_id, TrainingJob.status == JobStatus.queued)
+        .where(
+            TrainingJob.user_id == user_id,
+            TrainingJob.kind == JobKind.train,
+            TrainingJob.status == JobStatus.queued,
+        )
     )
 
 
@@ -92,55 +98,6 @@ def unfinished_count(*, db: Session) -> int:
         .select_from(TrainingJob)
         .where(TrainingJob.status.in_([JobStatus.queued, JobStatus.running]))
     )
-
-
-def _owner_last_start():
-    """When the job's owner last had a job started (long ago if never). Ordering by it first
-    serves the learner who waited longest, so one learner's full queue cannot starve another."""
-    earlier = aliased(TrainingJob)
-    last = (
-        select(func.max(earlier.started_at))
-        .where(earlier.user_id == TrainingJob.user_id)
-        .correlate(TrainingJob)
-        .scalar_subquery()
-    )
-    return func.coalesce(last, literal(NEVER, UTCDateTime()))
-
-
-def _rank_in_owner_queue():
-    """How many of the owner's waiting jobs are ahead of this one (0 = their next)."""
-    earlier = aliased(TrainingJob)
-    return (
-        select(func.count())
-        .select_from(earlier)
-        .where(
-            earlier.user_id == TrainingJob.user_id,
-            earlier.status == JobStatus.queued,
-            earlier.id < TrainingJob.id,
-        )
-        .correlate(TrainingJob)
-        .scalar_subquery()
-    )
-
-
-@lru_cache(maxsize=1)
-def _fair_order():
-    """Longest-waiting learner first, then each learner's jobs one at a time, then age. Built
-    once: making these correlated subqueries costs ~5 ms of Python, a job page polls it often."""
-    return (_owner_last_start(), _rank_in_owner_queue(), TrainingJob.id)
-
-
-def queue_position(*, db: Session, job: TrainingJob) -> int | None:
-    """1 when the job is next in line; None once it is no longer waiting."""
-    if job.status != JobStatus.queued:
-        return None
-    key = db.execute(select(*_fair_order()).where(TrainingJob.id == job.id)).one()
-    ahead = db.scalar(
-        select(func.count())
-        .select_from(TrainingJob)
-        .where(TrainingJob.status == JobStatus.queued, tuple_(*_fair_order()) < tuple_(*key))
-    )
-    return ahead + 1
 
 
 def request_cancel(*, db: Session, job: TrainingJob) -> TrainingJob:
@@ -178,7 +135,7 @@ def _next_candidates(db: Session, *, limit: int, lock: bool) -> list[int]:
             TrainingJob.status == JobStatus.queued,
             ~exists().where(running.user_id == TrainingJob.user_id, running.status == JobStatus.running),
         )
-        .order_by(*_fair_order())
+        .order_by(*fair_order())
         .limit(limit)
     )
     if lock:
@@ -372,6 +329,20 @@ def finish_succeeded(
     db.execute(update(LoraModelEpoch).where(LoraModelEpoch.job_id == job.id).values(model_id=model.id))
     db.flush()
     return model
+
+
+def finish_done(*, db: Session, claim: Claim) -> None:
+    """Mark a job that makes no model (a sweep) succeeded, its progress full."""
+    _fenced_update(
+        db,
+        claim,
+        status=JobStatus.succeeded,
+        finished_at=utcnow(),
+        step=TrainingJob.total_steps,
+        eta_seconds=0.0,
+        lease_expires_at=None,
+        worker_id=None,
+    )
 
 
 def finish_failed(*, db: Session, claim: Claim, error: str) -> None:

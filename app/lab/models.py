@@ -26,8 +26,16 @@ class JobStatus(str, enum.Enum):
         return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled)
 
 
+class JobKind(str, enum.Enum):
+    """What a job runs: a training run, or a sweep of a trained model (its spec in `sweep`)."""
+
+    train = "train"
+    sweep = "sweep"
+
+
 class TrainingJob(Base):
-    """One training run asked for by a learner, claimed by one worker attempt at a time."""
+    """One background job asked for by a learner (a training run or a sweep), claimed by one
+    worker attempt at a time."""
 
     __tablename__ = "training_jobs"
     __table_args__ = (
@@ -46,6 +54,11 @@ class TrainingJob(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     dataset_id: Mapped[int | None] = mapped_column(
         ForeignKey("dataset.id", ondelete="SET NULL"), index=True, default=None
+    )
+    kind: Mapped[JobKind] = mapped_column(
+        Enum(JobKind, native_enum=False, length=20, name="job_kind"),
+        default=JobKind.train,
+        server_default=JobKind.train.value,
     )
     status: Mapped[JobStatus] = mapped_column(
         Enum(JobStatus, native_enum=False, length=20, name="job_status"), default=JobStatus.queued

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from app.auth.dependencies import CurrentUser, DbSession
+from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
 from app.evaluate import model_card
 from app.lab import charts, retrain_page, service
@@ -37,8 +38,10 @@ FORM_FIELDS = (
 
 
 @router.post("/api/jobs", status_code=201, response_model=JobCreated)
-def api_create_job(body: JobCreate, request: Request, db: DbSession, user: CurrentUser):
-    job = service.start_job(db=db, settings=request.app.state.settings, user=user, data=body)
+def api_create_job(
+    settings: SettingsDep, body: JobCreate, request: Request, db: DbSession, user: CurrentUser
+):
+    job = service.start_job(db=db, settings=settings, user=user, data=body)
     db.commit()
     return JobCreated(id=job.id, status=job.status, based_on=job.based_on_id, changes=job.changes)
 
@@ -62,15 +65,14 @@ def api_get_model(model: ViewableModel, db: DbSession):
 
 @router.get("/api/models/{model_id}/download")
 def api_download_model(
+    settings: SettingsDep,
     model: ViewableModel,
     request: Request,
     db: DbSession,
     format: Annotated[str, Query()] = "kohya",
     epoch: Annotated[int | None, Query(ge=1)] = None,
 ):
-    path = service.model_file(
-        db=db, settings=request.app.state.settings, model=model, fmt=format, epoch=epoch
-    )
+    path = service.model_file(db=db, settings=settings, model=model, fmt=format, epoch=epoch)
     return FileResponse(
         path, media_type="application/octet-stream", filename=service.download_name(model, format, epoch)
     )
@@ -82,7 +84,7 @@ def api_download_model(
 def _form_context(
     request: Request, db, user, values: dict | None = None, errors: list[str] | None = None
 ) -> dict:
-    settings = request.app.state.settings
+    settings = app_settings(request)
     may_train = service.may_train(db=db, user=user)
     datasets = service.user_datasets(db=db, user=user) if may_train else []
     values = values or {}
@@ -161,6 +163,7 @@ def lab_plan(request: Request, db: DbSession, user: CurrentUser):
 
 @router.post("/lab/jobs")
 def lab_start_job(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     user: CurrentUser,
@@ -197,7 +200,7 @@ def lab_start_job(
     )
     try:
         data = JobCreate.model_validate({k: v.strip() for k, v in raw.items() if v.strip()})
-        job = service.start_job(db=db, settings=request.app.state.settings, user=user, data=data)
+        job = service.start_job(db=db, settings=settings, user=user, data=data)
     except ValidationError as error:
         messages = [f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in error.errors()]
         return render(
@@ -230,8 +233,8 @@ def lab_cancel_job(request: Request, job: OwnJob, db: DbSession):
 
 
 @router.get("/lab/jobs/{job_id}/samples/{epoch}")
-def lab_sample(request: Request, job: ViewableJob, db: DbSession, epoch: int):
-    path = service.sample_file(db=db, settings=request.app.state.settings, job=job, epoch=epoch)
+def lab_sample(settings: SettingsDep, request: Request, job: ViewableJob, db: DbSession, epoch: int):
+    path = service.sample_file(db=db, settings=settings, job=job, epoch=epoch)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -13,8 +13,8 @@ from app.auth.models import Role, User
 from app.config import Settings
 from app.evaluate import score_notes
 from app.lab import exceptions as exc
-from app.lab import job_store, queue, retrain
-from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.lab import fair_order, job_store, queue, retrain
+from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
 from app.trainer import limits
 
@@ -188,7 +188,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
 def get_own_job(*, db: Session, user: User, job_id: int) -> TrainingJob:
     """The learner's job, or JobNotFound (another learner's job looks the same as none)."""
     job = db.get(TrainingJob, job_id)
-    if job is None or job.user_id != user.id:
+    if job is None or job.user_id != user.id or job.kind != JobKind.train:
         raise exc.JobNotFound()
     return job
 
@@ -198,7 +198,7 @@ def list_jobs(*, db: Session, user: User, limit: int = 20) -> list[TrainingJob]:
     return list(
         db.scalars(
             select(TrainingJob)
-            .where(TrainingJob.user_id == user.id)
+            .where(TrainingJob.user_id == user.id, TrainingJob.kind == JobKind.train)
             .order_by(TrainingJob.id.desc())
             .limit(limit)
         )
@@ -209,7 +209,11 @@ def active_job(*, db: Session, user: User) -> TrainingJob | None:
     """The learner's running job, else their oldest waiting one."""
     return db.scalar(
         select(TrainingJob)
-        .where(TrainingJob.user_id == user.id, TrainingJob.status.in_([JobStatus.running, JobStatus.queued]))
+        .where(
+            TrainingJob.user_id == user.id,
+            TrainingJob.kind == JobKind.train,
+            TrainingJob.status.in_([JobStatus.running, JobStatus.queued]),
+        )
         .order_by((TrainingJob.status == JobStatus.running).desc(), TrainingJob.id)
         .limit(1)
     )
@@ -241,7 +245,7 @@ def job_status(*, db: Session, job: TrainingJob) -> JobOut:
         total_epochs=job.total_epochs,
         learning_rate=job.learning_rate,
         images_per_second=job.images_per_second,
-        queue_position=job_store.queue_position(db=db, job=job),
+        queue_position=fair_order.queue_position(db=db, job=job),
         attempt=job.attempt,
         resumed_from_step=job.resumed_from_step,
         cancel_requested=job.cancel_requested,

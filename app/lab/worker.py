@@ -1,4 +1,5 @@
-"""The worker: claim a job, train it with pipeline.run_training, report progress, finish it.
+"""The worker: claim a job, run it (a training run through pipeline.run_training, or a sweep),
+report progress, finish it.
 
 The same loop runs as a thread inside the web server (LORAFACE_WORKER=thread) and as its own
 process (`loraface worker`). Training runs in the worker's thread; a small reporter thread
@@ -20,16 +21,13 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.lab import job_store
-from app.lab.models import TrainingJob
+from app.evaluate.sweep_job import run_sweep_job
+from app.lab import job_store, paths
+from app.lab.models import JobKind, TrainingJob
+from app.lab.reporter import JobReporter
 from app.trainer import faults, interrupt, limits
 
 log = logging.getLogger("loraface.worker")
-
-
-def job_dir(data_dir: Path, user_id: int, job_id: int) -> Path:
-    """Where everything a job writes lives (erased with the account)."""
-    return data_dir / "users" / str(user_id) / "jobs" / str(job_id)
 
 
 def new_worker_id() -> str:
@@ -56,97 +54,6 @@ def explain_failure(exc: BaseException, config: dict[str, Any]) -> str:
             f"A training photo is missing ({Path(str(exc.filename or '')).name}): upload the dataset again."
         )
     return f"Training stopped unexpectedly ({type(exc).__name__}: {str(exc)[:200]}). It has been logged."
-
-
-class _Reporter(threading.Thread):
-    """Writes the latest progress and renews the lease every `interval` seconds; notices a
-    cancel request or a lost lease and tells the training loop to stop."""
-
-    def __init__(
-        self,
-        *,
-        sessions: sessionmaker[Session],
-        claim: job_store.Claim,
-        lease_seconds: float,
-        interval: float,
-        losses: list[list[float]],
-    ):
-        super().__init__(name=f"job-{claim.job_id}-reporter", daemon=True)
-        self.sessions, self.claim, self.lease_seconds, self.interval = (
-            sessions,
-            claim,
-            lease_seconds,
-            interval,
-        )
-        self.losses = losses
-        self.cancel_requested = threading.Event()
-        self.lease_lost = threading.Event()
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        self._progress: dict[str, Any] | None = None
-        self._resumed_from: int | None = None
-        self._dirty = False
-
-    def update(self, p) -> None:
-        """on_progress: keep the newest values in memory only (the training thread never waits on the database)."""
-        with self._lock:
-            if self._progress is None and p.step > 1:
-                self._resumed_from = p.step - 1
-                # Points past the checkpoint came from the crashed attempt; this run redoes them.
-                self.losses[:] = [pt for pt in self.losses if pt[0] < p.step]
-            self._progress = {
-                "step": p.step,
-                "total_steps": p.total_steps,
-                "epoch": p.epoch,
-                "total_epochs": p.total_epochs,
-                "loss": p.loss,
-                "learning_rate": p.lr,
-                "images_per_second": p.images_per_second,
-                "eta_seconds": p.eta_seconds,
-            }
-            self.losses.append([p.step, p.loss])
-            self._dirty = True
-
-    def should_stop(self) -> bool:
-        return self.cancel_requested.is_set() or self.lease_lost.is_set()
-
-    def flush(self) -> None:
-        """Write now (also called once more when training ends)."""
-        with self._lock:
-            progress = self._progress if self._dirty else None
-            losses = list(self.losses) if self._dirty else None
-            resumed, self._resumed_from = self._resumed_from, None
-            self._dirty = False
-        with self.sessions() as db:
-            try:
-                cancel = job_store.report(
-                    db=db,
-                    claim=self.claim,
-                    lease_seconds=self.lease_seconds,
-                    progress=progress,
-                    losses=losses,
-                    resumed_from_step=resumed,
-                )
-                db.commit()
-            except job_store.LostLease:
-                db.rollback()
-                self.lease_lost.set()
-                return
-        if cancel:
-            self.cancel_requested.set()
-
-    def run(self) -> None:
-        while not self._done.wait(self.interval):
-            if self.lease_lost.is_set():
-                return
-            try:
-                self.flush()
-            except Exception:  # a database hiccup: try again next tick, the lease has slack
-                log.exception("progress write for job %s failed", self.claim.job_id)
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join(timeout=10)
 
 
 class Worker:
@@ -219,14 +126,29 @@ class Worker:
         return claim
 
     def run_claimed(self, claim: job_store.Claim, *, should_abort: Callable[[], bool] | None = None) -> None:
-        """Train one claimed job to its end: succeeded, failed, cancelled, or handed back.
+        """Run one claimed job to its end: succeeded, failed, cancelled, or handed back.
         should_abort: the task queue's abort flag, when the job came through one."""
         with self.sessions() as db:
             job = db.get(TrainingJob, claim.job_id)
+            kind = job.kind
+        if kind == JobKind.sweep:
+            self._run_sweep(claim, should_abort)
+            return
+        self._run_training(claim, should_abort)
+
+    def _run_sweep(self, claim: job_store.Claim, should_abort) -> None:
+        try:
+            run_sweep_job(worker=self, claim=claim, should_abort=should_abort)
+        finally:
+            self._run_after_job(claim.job_id)
+
+    def _run_training(self, claim: job_store.Claim, should_abort) -> None:
+        with self.sessions() as db:
+            job = db.get(TrainingJob, claim.job_id)
             config, images, base_model = dict(job.config), list(job.images), job.base_model
-            out_dir = job_dir(self.settings.data_dir, job.user_id, job.id)
+            out_dir = paths.job_dir(self.settings.data_dir, job.user_id, job.id)
             losses = [list(p) for p in job.losses or []]
-        reporter = _Reporter(
+        reporter = JobReporter(
             sessions=self.sessions,
             claim=claim,
             lease_seconds=self.lease_seconds,
@@ -244,7 +166,7 @@ class Worker:
             return
         faults.reach("finishing")
         reporter.stop()
-        self._write(
+        self.write_fenced(
             claim,
             lambda db: job_store.finish_succeeded(
                 db=db,
@@ -276,7 +198,7 @@ class Worker:
     # ---- pieces ----
 
     def _train(
-        self, claim, config, images, base_model, out_dir: Path, reporter: _Reporter, should_abort=None
+        self, claim, config, images, base_model, out_dir: Path, reporter: JobReporter, should_abort=None
     ):
         from app.trainer.config import TrainConfig
         from app.trainer.errors import TrainingCancelled
@@ -312,7 +234,7 @@ class Worker:
         def on_epoch(result) -> None:
             sample = result.sample_paths[0] if result.sample_paths else None
             faults.reach("recording_epoch")
-            written = self._write(
+            written = self.write_fenced(
                 claim,
                 lambda db: job_store.record_epoch(
                     db=db,
@@ -343,7 +265,7 @@ class Worker:
             device=self.device,
         )
 
-    def _confirm_lease(self, claim: job_store.Claim, reporter: "_Reporter") -> None:
+    def _confirm_lease(self, claim: job_store.Claim, reporter: "JobReporter") -> None:
         """Before shared files change (a checkpoint swap, an epoch's export, the final copies):
         renew the lease now, in this thread, and stop if the job went to another attempt. The
         reporter notices too, but up to a tick later; a worker waking from a freeze could
@@ -388,7 +310,7 @@ class Worker:
             )
         return prepared
 
-    def _record_ending(self, claim, exc: BaseException, config, reporter: _Reporter, out_dir: Path) -> None:
+    def _record_ending(self, claim, exc: BaseException, config, reporter: JobReporter, out_dir: Path) -> None:
         from app.trainer.errors import TrainingCancelled
 
         if reporter.lease_lost.is_set() or isinstance(exc, job_store.LostLease):
@@ -399,10 +321,10 @@ class Worker:
             return
         if isinstance(exc, TrainingCancelled):
             if self.stop_event.is_set() and not reporter.cancel_requested.is_set():
-                self._write(claim, lambda db: job_store.release(db=db, claim=claim))
+                self.write_fenced(claim, lambda db: job_store.release(db=db, claim=claim))
                 log.info("job %s handed back to the queue (worker stopping)", claim.job_id)
             else:
-                self._write(claim, lambda db: job_store.finish_cancelled(db=db, claim=claim))
+                self.write_fenced(claim, lambda db: job_store.finish_cancelled(db=db, claim=claim))
             return
         message = explain_failure(exc, config)
         if message.startswith("Training stopped unexpectedly"):
@@ -410,9 +332,9 @@ class Worker:
         else:
             log.info("job %s failed: %s", claim.job_id, message)
         reporter.flush()  # keep the last step and loss the learner saw
-        self._write(claim, lambda db: job_store.finish_failed(db=db, claim=claim, error=message))
+        self.write_fenced(claim, lambda db: job_store.finish_failed(db=db, claim=claim, error=message))
 
-    def _write(self, claim: job_store.Claim, change) -> bool:
+    def write_fenced(self, claim: job_store.Claim, change) -> bool:
         """One fenced write in its own transaction; False (and a log line) when it was refused."""
         with self.sessions() as db:
             try:

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.lessons import catalog, images, milestones
+from app.flows import milestones
+from app.lessons import catalog, images
 from app.lessons.catalog import TOTAL_LESSONS, Lesson
 from app.lessons.exceptions import LessonLocked, LessonNotFound
 from app.quiz import service as quiz_service
@@ -20,7 +21,7 @@ class Node:
 
     lesson: Lesson
     state: str  # passed | current | locked
-    milestone: str | None = None  # e.g. "approved", from milestones.register
+    milestone: str | None = None  # e.g. "approved", from app.flows.milestones
 
     @property
     def unlocked(self) -> bool:

@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from app.auth.dependencies import CurrentUser, DbSession
+from app.dependencies import SettingsDep
+from app.flows import privacy as privacy_flow
 from app.privacy import service
 from app.privacy.schemas import PrivacyIn, PrivacyOut
 from app.web import redirect
@@ -13,18 +15,17 @@ router = APIRouter()
 
 
 @router.get("/api/me/privacy", response_model=PrivacyOut)
-def get_privacy(request: Request, user: CurrentUser):
-    return service.privacy_out(user, request.app.state.settings)
+def get_privacy(settings: SettingsDep, user: CurrentUser):
+    return service.privacy_out(user, settings)
 
 
 @router.put("/api/me/privacy", response_model=PrivacyOut)
-def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentUser):
-    settings = request.app.state.settings
+def put_privacy(settings: SettingsDep, body: PrivacyIn, request: Request, db: DbSession, user: CurrentUser):
     if body.consent:
         service.record_consent(db=db, user=user)
     if body.keep_photos is not None or body.delete_on_approval is not None:
         keep = user.keep_photos if body.keep_photos is None else body.keep_photos
-        service.set_keep_photos(
+        privacy_flow.set_keep_photos(
             db=db, settings=settings, user=user, keep=keep, delete_on_approval=body.delete_on_approval
         )
     db.commit()
@@ -33,14 +34,14 @@ def put_privacy(body: PrivacyIn, request: Request, db: DbSession, user: CurrentU
 
 @router.post("/account/privacy")
 def retention_form(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     user: CurrentUser,
     keep_photos: Annotated[bool, Form()] = False,
     delete_on_approval: Annotated[bool, Form()] = False,
 ):
-    settings = request.app.state.settings
-    purged = service.set_keep_photos(
+    purged = privacy_flow.set_keep_photos(
         db=db, settings=settings, user=user, keep=keep_photos, delete_on_approval=delete_on_approval
     )
     db.commit()

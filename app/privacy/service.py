@@ -32,20 +32,6 @@ def record_consent(*, db: Session, user: User) -> User:
     return user
 
 
-def set_keep_photos(
-    *, db: Session, settings: Settings, user: User, keep: bool, delete_on_approval: bool | None = None
-) -> int:
-    """Keep training photos until the user deletes them, or delete them a set time after their last
-    use (and, if chosen, once a submission is approved). Applies at once; returns how many went."""
-    from app.datasets import retention
-
-    user.keep_photos = keep
-    if delete_on_approval is not None:
-        user.delete_photos_on_approval = delete_on_approval
-    db.flush()
-    return 0 if keep else retention.purge_done_datasets(db=db, settings=settings, user_id=user.id)
-
-
 def privacy_out(user: User, settings: Settings | None = None) -> dict:
     """The user's privacy settings as GET /api/me/privacy answers them."""
     agreed = has_consented(user)

@@ -6,6 +6,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 
 from app.auth.dependencies import DbSession, require_role
 from app.auth.models import Role
+from app.dependencies import SettingsDep, app_settings
 from app.errors import NotFound
 from app.lessons import catalog
 from app.lessons.catalog import Lesson
@@ -35,8 +36,8 @@ gated = APIRouter(dependencies=[Depends(require_role(Role.instructor))])
 
 
 @router.get("/quiz/images/{name}")
-def quiz_image(request: Request, name: str):
-    path = images.image_file(data_dir=request.app.state.settings.data_dir, name=name)
+def quiz_image(settings: SettingsDep, request: Request, name: str):
+    path = images.image_file(data_dir=settings.data_dir, name=name)
     if path is None:
         raise NotFound("There is no such picture.")
     # content-addressed: the name changes whenever the picture does
@@ -44,7 +45,7 @@ def quiz_image(request: Request, name: str):
 
 
 def _data_dir(request: Request):
-    return request.app.state.settings.data_dir
+    return app_settings(request).data_dir
 
 
 def _import_failed(exc: GiftImportFailed) -> JSONResponse:

@@ -4,6 +4,8 @@ import sys
 
 import click
 
+from app.console import fail, session
+
 
 @click.group()
 def quiz() -> None:
@@ -14,11 +16,10 @@ def quiz() -> None:
 @click.option("--lesson", "lesson_number", type=int, required=True, help="lesson number, 1 to 8")
 def export_command(lesson_number: int) -> None:
     """Write the lesson's check as GIFT to standard output."""
-    from app.cli import _session, fail
     from app.errors import DomainError
     from app.quiz import authoring
 
-    with _session() as db:
+    with session() as db:
         try:
             text = authoring.export_gift(db=db, lesson_number=lesson_number)
         except DomainError as exc:
@@ -32,14 +33,13 @@ def export_command(lesson_number: int) -> None:
 @click.option("--replace", is_flag=True, help="take the lesson's current questions out of its check first")
 def import_command(file, lesson_number: int, replace: bool) -> None:
     """Add the questions of a GIFT file (or - for standard input) to the lesson's check, all or nothing."""
-    from app.cli import _session, fail
     from app.config import get_settings
     from app.errors import DomainError
     from app.quiz import authoring
     from app.quiz.authoring_errors import GiftImportFailed
 
     data = file.read()
-    with _session() as db:
+    with session() as db:
         try:
             created, _ = authoring.import_gift(
                 db=db,

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from app.auth.dependencies import CurrentUser, DbSession, OptionalUser
 from app.auth.models import Role
 from app.datasets import retention
+from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
 from app.lab.dependencies import ViewableModel
 from app.review import hints as review_hints
@@ -24,6 +25,7 @@ from app.review.schemas import (
     ReviewOut,
     RoundOut,
     SubmissionCreated,
+    SubmissionForm,
     SubmissionIn,
     SubmissionOut,
 )
@@ -38,8 +40,8 @@ FilterQuery = Annotated[str, Query(pattern="^(waiting|mine|done)$")]
 
 
 @router.post("/api/submissions", status_code=201, response_model=SubmissionCreated)
-def api_submit(body: SubmissionIn, request: Request, db: DbSession, user: CurrentUser):
-    sub = service.submit(db=db, settings=request.app.state.settings, user=user, **body.model_dump())
+def api_submit(settings: SettingsDep, body: SubmissionIn, request: Request, db: DbSession, user: CurrentUser):
+    sub = service.submit(db=db, settings=settings, user=user, **body.model_dump())
     db.commit()
     return SubmissionCreated(id=sub.id, status=sub.status)
 
@@ -60,8 +62,8 @@ def api_rounds(submission: ViewableSubmission, db: DbSession):
 
 
 @router.get("/api/submissions/{submission_id}/lora")
-def api_submission_lora(submission: ViewableSubmission, request: Request):
-    path = service.lora_path(settings=request.app.state.settings, submission=submission)
+def api_submission_lora(settings: SettingsDep, submission: ViewableSubmission, request: Request):
+    path = service.lora_path(settings=settings, submission=submission)
     return FileResponse(path, media_type="application/octet-stream", filename=submission.lora_file)
 
 
@@ -122,18 +124,16 @@ def model_review_panel(request: Request, model: ViewableModel, db: DbSession, us
 
 @router.post("/models/{model_id}/submissions")
 def submit_from_form(
+    settings: SettingsDep,
     request: Request,
     model: ViewableModel,
     db: DbSession,
     user: CurrentUser,
-    epoch: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    form: Annotated[SubmissionForm, Form()],
 ):
     try:
-        data = SubmissionIn.model_validate(
-            {"model_id": model.id, "note": note, "epoch": epoch.strip() or None}
-        )
-        sub = service.submit(db=db, settings=request.app.state.settings, user=user, **data.model_dump())
+        data = SubmissionIn.model_validate({"model_id": model.id, **form.submission_fields()})
+        sub = service.submit(db=db, settings=settings, user=user, **data.model_dump())
     except ValidationError as error:
         return redirect(request, f"/models/{model.id}/review", message=_messages(error)[0], category="error")
     except DomainError as error:
@@ -171,14 +171,14 @@ def submission_page(request: Request, submission: ViewableSubmission, db: DbSess
 
 
 @router.get("/submissions/{submission_id}/files/{name:path}")
-def submission_file(submission: ViewableSubmission, request: Request, name: str):
-    path = service.frozen_file(settings=request.app.state.settings, submission=submission, name=name)
+def submission_file(settings: SettingsDep, submission: ViewableSubmission, request: Request, name: str):
+    path = service.frozen_file(settings=settings, submission=submission, name=name)
     return FileResponse(path, media_type="image/png" if name.endswith(".png") else None, headers=PNG)
 
 
 @router.get("/submissions/{submission_id}/crops/{index}")
-def submission_crop(submission: ViewableSubmission, request: Request, index: int):
-    path = service.crop_file(settings=request.app.state.settings, submission=submission, index=index)
+def submission_crop(settings: SettingsDep, submission: ViewableSubmission, request: Request, index: int):
+    path = service.crop_file(settings=settings, submission=submission, index=index)
     return FileResponse(path, headers=PNG)
 
 
@@ -215,7 +215,7 @@ def _evidence_context(request: Request, db, submission) -> dict:
         "s": out,
         "sub": submission,
         "snap": submission.snapshot,
-        "crops": service.crops_on_disk(settings=request.app.state.settings, submission=submission),
+        "crops": service.crops_on_disk(settings=app_settings(request), submission=submission),
         "sweep": sweep,
         "hints": review_hints.rubric_hints(sweep),
         "criteria": [(name, CRITERION_LABELS[name]) for name in CRITERIA],
@@ -271,6 +271,7 @@ def release_from_form(request: Request, submission: ReviewableSubmission, db: Db
 
 @router.post("/review/{submission_id}/generate")
 def generate_from_form(
+    settings: SettingsDep,
     request: Request,
     submission: ReviewableSubmission,
     db: DbSession,
@@ -284,7 +285,7 @@ def generate_from_form(
         data = GenerateIn.model_validate({"prompt": prompt, "strength": strength.strip() or "0.8"})
         row = service.generate(
             db=db,
-            settings=request.app.state.settings,
+            settings=settings,
             user=user,
             submission=submission,
             prompt=data.prompt,

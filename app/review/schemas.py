@@ -121,3 +121,14 @@ class SubmissionOut(BaseModel):
     settings: dict[str, str]
     lora_url: str
     rounds: list[RoundOut]
+
+
+class SubmissionForm(BaseModel):
+    """The submit form as posted: the epoch field may be blank (the final LoRA)."""
+
+    epoch: str = ""
+    note: str = ""
+
+    def submission_fields(self) -> dict:
+        """The fields of SubmissionIn this form gives."""
+        return {"note": self.note, "epoch": self.epoch.strip() or None}

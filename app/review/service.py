@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.config import Settings
 from app.db import utcnow
-from app.lab.models import LoraModel, LoraModelEpoch, TrainingJob
+from app.lab import paths
+from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.review import exceptions as exc
 from app.review.models import Review, Submission, SubmissionStatus, Verdict
 from app.review.schemas import CRITERIA, CRITERION_LABELS, LOW_MARK, ReviewIn
@@ -131,7 +132,7 @@ def submit(
     except IntegrityError:
         # Two submits raced: the database kept one (one open per model, one per round).
         raise exc.AlreadyOpen(last_round + 1) from None
-    sub.folder = str(Path("users") / str(user.id) / "review" / f"submission-{sub.id}")
+    sub.folder = str(paths.submission_folder(user.id, sub.id))
     target = settings.data_dir / sub.folder
     try:
         sub.lora_file, sub.settings = _freeze_lora(settings, model, chosen, target)
@@ -204,24 +205,23 @@ def _snapshot(db, settings, model: LoraModel, chosen: LoraModelEpoch, rows, targ
 def _training_crops(settings: Settings, job: TrainingJob) -> list[dict[str, str]]:
     """The crops the LoRA was trained on: the job's prepared inputs (exactly what the trainer saw),
     else the dataset crops its snapshot names; captions from the snapshot."""
-    from app.lab.worker import job_dir
-
     captions = [im.get("caption", "") for im in job.images or []]
-    inputs = sorted((job_dir(settings.data_dir, job.user_id, job.id) / "inputs").glob("*.png"))
+    inputs = sorted(paths.job_inputs_dir(settings.data_dir, job.user_id, job.id).glob("*.png"))
     if inputs:
-        paths = [str(p.relative_to(settings.data_dir)) for p in inputs]
+        crops = [str(p.relative_to(settings.data_dir)) for p in inputs]
     else:
-        paths = [im.get("path", "") for im in job.images or []]
-    return [{"path": p, "caption": captions[i] if i < len(captions) else ""} for i, p in enumerate(paths)]
+        crops = [im.get("path", "") for im in job.images or []]
+    return [{"path": p, "caption": captions[i] if i < len(captions) else ""} for i, p in enumerate(crops)]
 
 
 def _freeze_sweep(db, settings: Settings, model: LoraModel, epoch: int, target: Path) -> dict | None:
     """The newest finished sweep's grid, base images and the submitted epoch's row, copied."""
-    from app.evaluate.models import Sweep, SweepStatus
+    from app.evaluate.models import Sweep
 
     sweep = db.scalar(
         select(Sweep)
-        .where(Sweep.model_id == model.id, Sweep.status == SweepStatus.succeeded)
+        .join(TrainingJob, TrainingJob.id == Sweep.job_id)
+        .where(Sweep.model_id == model.id, TrainingJob.status == JobStatus.succeeded)
         .order_by(Sweep.id.desc())
         .limit(1)
     )
@@ -505,7 +505,7 @@ def crop_file(*, settings: Settings, submission: Submission, index: int) -> Path
     crops = submission.snapshot.get("crops") or []
     if not 0 <= index < len(crops) or not crops[index].get("path"):
         raise exc.FileGone()
-    base = (settings.data_dir / "users" / str(submission.user_id)).resolve()
+    base = paths.user_dir(settings.data_dir, submission.user_id).resolve()
     path = (settings.data_dir / crops[index]["path"]).resolve()
     if not _inside(base, path):
         raise exc.FileGone()
@@ -667,12 +667,3 @@ def queue_items(*, db: Session, submissions: list[Submission]) -> list:
 def node_milestone(db: Session, user_id: int) -> str | None:
     """Lesson 8's node label: "approved" once an art director approved one of the learner's LoRAs."""
     return "approved" if learner_status(db=db, user_id=user_id) == SubmissionStatus.approved.value else None
-
-
-def _register_milestone() -> None:
-    from app.lessons import milestones
-
-    milestones.register(8, node_milestone)
-
-
-_register_milestone()

@@ -7,22 +7,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.trainer.configs import shipped_configs
 from app.trainer.errors import BaseModelError
 from app.trainer.flux import base as flux_base
-
-CONFIGS = Path(__file__).resolve().parent / "configs"
-
-
-def shipped_configs() -> Path:
-    """The shipped config folders, with their tokenizers built on first use."""
-    from app.trainer.configs.generate import ensure_tokenizers
-
-    ensure_tokenizers()
-    return CONFIGS
-
+from app.trainer.safetensors_header import safetensors_keys
+from app.trainer.tiny import TINY_RESOLUTION, tiny_sdxl_path
 
 FAMILIES = ("sdxl", "sd15", "flux")
-_HEADER_LIMIT = 100_000_000  # a safetensors header is JSON; anything larger is not one
 
 
 @dataclass(frozen=True)
@@ -43,7 +34,6 @@ class BaseModel:
         """The size this base was trained at (the demo is small so a CPU can train it)."""
         if self.is_demo:
             from app.trainer.flux.tiny import TINY_FLUX_RESOLUTION
-            from app.trainer.tiny import TINY_RESOLUTION
 
             return TINY_FLUX_RESOLUTION if self.family == "flux" else TINY_RESOLUTION
         return 512 if self.family == "sd15" else 1024
@@ -57,8 +47,6 @@ def resolve(base: str | Path | None, cache_dir: Path, family: str | None = None)
             from app.trainer.flux.tiny import tiny_flux_path
 
             return BaseModel(path=tiny_flux_path(cache_dir), family="flux", single_file=False, is_demo=True)
-        from app.trainer.tiny import tiny_sdxl_path
-
         return BaseModel(path=tiny_sdxl_path(cache_dir), family="sdxl", single_file=False, is_demo=True)
     path = Path(base).expanduser()
     if not path.exists():
@@ -104,21 +92,6 @@ def _variant_of(folder: Path) -> str | None:
     ):
         return None
     return "fp16" if any(unet.glob("*.fp16*.safetensors")) else None
-
-
-def safetensors_keys(path: Path) -> list[str]:
-    """Tensor names from a .safetensors header (no weights are read)."""
-    try:
-        with open(path, "rb") as fh:
-            length = int.from_bytes(fh.read(8), "little")
-            if not 0 < length < _HEADER_LIMIT:
-                raise ValueError("bad header length")
-            header = json.loads(fh.read(length))
-        if not isinstance(header, dict):
-            raise ValueError("header is not a table")
-    except (OSError, ValueError, UnicodeDecodeError):
-        raise BaseModelError(f"{path} is not a model: it is not a readable .safetensors file") from None
-    return [k for k in header if k != "__metadata__"]
 
 
 def family_of_checkpoint(path: Path) -> str:

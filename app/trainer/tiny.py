@@ -9,7 +9,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from app.trainer.base_models import shipped_configs
+from app.trainer.configs import shipped_configs
 
 TINY_VERSION = "tiny-sdxl-v2"  # bump when the architecture below changes, so caches rebuild
 TINY_RESOLUTION = 128  # training size for the demo: 16x16 latents

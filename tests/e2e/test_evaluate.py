@@ -3,7 +3,7 @@ the scores and the recommendation (tiny model, 64 px, 2 steps)."""
 
 import pytest
 
-from app.evaluate.runner import SweepRunner
+from app.lab.worker import Worker
 from tests import factories
 from tests.integration.evaluate.conftest import model_cache, tiny_lora  # noqa: F401  (shared fixtures)
 
@@ -20,8 +20,8 @@ def _sign_in(page, email: str) -> None:
 
 @pytest.fixture
 def sweep_runner(app, settings):
-    """The background sweep runner the server starts, here beside the test server."""
-    runner = SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu", poll_seconds=0.2)
+    """The worker the server starts (it runs sweeps too), here beside the test server."""
+    runner = Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu", poll_seconds=0.2)
     runner.start_thread()
     yield runner
     runner.stop()

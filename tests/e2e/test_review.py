@@ -28,12 +28,12 @@ def _sign_in(page, email: str) -> None:
 
 def _run_sweep(app, db, settings, model, owner) -> None:
     from app.evaluate import service as evaluate_service
-    from app.evaluate.runner import SweepRunner
     from app.evaluate.schemas import SweepIn
+    from app.lab.worker import Worker
 
     evaluate_service.start_sweep(db=db, model=model, user=owner, data=SweepIn(epochs=2, strengths=[0.6, 1.0]))
     db.commit()
-    SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
+    Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
 
 
 def _grade(reviewer, marks: dict[str, int]) -> None:

@@ -229,9 +229,9 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
     from app.community.schemas import CommentCreate, PostCreate
     from app.datasets import service as datasets
     from app.evaluate import service as evaluate
-    from app.evaluate.runner import SweepRunner
     from app.evaluate.schemas import SweepIn
     from app.lab import job_store
+    from app.lab.worker import Worker
     from app.quiz import authoring
     from app.quiz.authoring_schemas import QuestionIn
     from app.review import service as review
@@ -248,7 +248,7 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
                                    strength=0.8, seed=1)  # fmt: skip
     evaluate.start_sweep(db=db, model=model, user=owner, data=SweepIn(epochs=1, strengths=[1.0]))
     db.commit()
-    SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
+    Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
     db.expire_all()
     sweep = evaluate.latest_sweep(db=db, model=model)
     assert sweep.result, sweep.error
@@ -320,7 +320,7 @@ def scene_rows(ids: dict) -> dict:
         "job": select(TrainingJob.status, TrainingJob.cancel_requested).where(TrainingJob.id == ids["job"]),
         "models": select(LoraModel.id, LoraModel.name).where(LoraModel.user_id == ids["user"]),
         "generations": select(Generation.id, Generation.user_id),
-        "sweeps": select(Sweep.id, Sweep.status),
+        "sweeps": select(Sweep.id, TrainingJob.status).join(TrainingJob, TrainingJob.id == Sweep.job_id),
         "submissions": select(Submission.id, Submission.status, Submission.reviewer_id),
         "reviews": select(Review.id),
         **COMMUNITY_ROWS,

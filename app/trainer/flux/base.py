@@ -82,7 +82,8 @@ def load_pipeline(path: Path, *, single_file: bool, dtype):
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
     from transformers import CLIPTextModel, CLIPTokenizer, T5EncoderModel, T5TokenizerFast
 
-    from app.trainer.base_models import safetensors_keys, shipped_configs
+    from app.trainer.configs import shipped_configs
+    from app.trainer.safetensors_header import safetensors_keys
 
     dtype = dtype or torch.float32
     with warnings.catch_warnings():

@@ -10,7 +10,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from app.trainer.base_models import shipped_configs
+from app.trainer.configs import shipped_configs
 from app.trainer.flux.tokenizer import build_t5_tokenizer
 
 TINY_FLUX_VERSION = "tiny-flux-v1"  # bump when the architecture below changes, so caches rebuild

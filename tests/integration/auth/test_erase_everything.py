@@ -13,7 +13,7 @@ from sqlalchemy import JSON, String, Text, cast, column, func, inspect, select, 
 
 from app.community.models import Comment, Post, Reaction, Report
 from app.evaluate.models import Generation
-from app.evaluate.runner import SweepRunner
+from app.lab.worker import Worker
 from app.quiz import service as quiz_service
 from app.review.models import Review
 from tests import factories
@@ -125,7 +125,7 @@ def test_delete_me_leaves_no_row_and_no_file_of_the_learner(
     _ok(script.post(f"/api/models/{model.id}/generate", json={"prompt": "photo of sks woman", "strength": 0.8,
                                                               "seed": 3}))  # fmt: skip
     _ok(script.post(f"/api/models/{model.id}/sweeps", json={"epochs": 1, "strengths": [1.0]}), 201)
-    SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
+    Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
     waiting_job = _ok(script.post("/api/jobs", json={"dataset_id": upload["id"], "trigger": "sks",
                                                      "class_word": "woman", "epochs": 1, "rank": 4,
                                                      "resolution": 64, "sample_steps": 2}), 201)  # fmt: skip

@@ -13,11 +13,11 @@ from app.datasets import service as datasets_service
 from app.datasets.models import Dataset
 from app.db import utcnow
 from app.evaluate import service as evaluate_service
-from app.evaluate.models import Sweep, SweepStatus
+from app.evaluate.models import Sweep
 from app.evaluate.schemas import SweepIn
-from app.lab import job_store
+from app.lab import job_store, paths
 from app.lab.models import JobStatus, TrainingJob
-from app.lab.worker import job_dir
+from app.lab.paths import job_dir
 from tests import factories
 from tests.photos import write_face_set
 
@@ -37,7 +37,7 @@ def _upload(db, settings, user, photos) -> Dataset:
 
 
 def _stored_files(settings, user) -> list:
-    root = datasets_service.datasets_dir(settings, user.id)
+    root = paths.datasets_dir(settings.data_dir, user.id)
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
@@ -132,7 +132,7 @@ def test_the_purge_waits_for_jobs_and_open_sweeps(db, settings, face_photos):
     assert retention.purge_due(db=db, settings=settings, user_id=user.id) == 0
 
     sweep = db.scalar(select(Sweep).where(Sweep.model_id == first.model.id))
-    sweep.status = SweepStatus.succeeded
+    sweep.job.status = JobStatus.succeeded
     waiting = factories.make_training_job(db, user, images=[], dataset_id=dataset.id)
     db.commit()
     assert retention.purge_due(db=db, settings=settings, user_id=user.id) == 0  # a job still waits

@@ -2,8 +2,9 @@
 
 import pytest
 
-from app.evaluate.models import Generation, Sweep, SweepStatus
-from app.evaluate.runner import SweepRunner
+from app.evaluate.models import Generation, Sweep
+from app.lab.models import JobStatus
+from app.lab.worker import Worker
 from tests import factories
 
 pytestmark = pytest.mark.slow
@@ -99,9 +100,7 @@ def test_a_sweep_runs_in_the_background_and_gives_the_model_its_scores(
     assert sweep["status"] == "queued" and sweep["epochs"] == [2, 3] and sweep["total"] == 10
     assert owner.post(f"/api/models/{model.id}/sweeps", json={}).status_code == 409
 
-    ran = SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(
-        exit_when_idle=True
-    )
+    ran = Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
 
     assert ran == 1
     done = owner.get(f"/api/sweeps/{sweep['id']}").json()
@@ -129,11 +128,11 @@ def test_a_sweep_of_a_model_whose_epoch_file_is_gone_fails_with_a_message(owner_
     last = db.query(LoraModelEpoch).filter_by(job_id=model.job_id, epoch=3).one()
     (settings.data_dir / last.diffusers_path).unlink()
 
-    SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
+    Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
 
     db.expire_all()
     row = db.get(Sweep, sweep["id"])
-    assert row.status == SweepStatus.failed and "missing" in row.error
+    assert row.status == JobStatus.failed and "missing" in row.error
 
 
 def test_the_panel_prefills_the_trigger_and_shows_the_webui_snippet(client_as, db, settings, tiny_lora):

@@ -6,7 +6,8 @@ import pytest
 
 from app.lab import job_store
 from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
-from app.lab.worker import Worker, job_dir
+from app.lab.paths import job_dir
+from app.lab.worker import Worker
 from tests import factories
 
 

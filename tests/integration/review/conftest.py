@@ -25,8 +25,8 @@ def model_for(db, settings, tiny_lora):
 def sweep_for(app, db, settings):
     """sweep_for(model) runs a real (small) epochs x strengths sweep of the model and scores it."""
     from app.evaluate import service as evaluate_service
-    from app.evaluate.runner import SweepRunner
     from app.evaluate.schemas import SweepIn
+    from app.lab.worker import Worker
 
     def make(model):
         from app.auth.models import User
@@ -36,7 +36,7 @@ def sweep_for(app, db, settings):
             db=db, model=model, user=owner, data=SweepIn(epochs=2, strengths=[0.6, 1.0])
         )
         db.commit()
-        SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
+        Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
         db.expire_all()
         return evaluate_service.latest_sweep(db=db, model=model)
 

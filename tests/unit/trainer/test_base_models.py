@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.trainer import base_models
-from app.trainer.base_models import CONFIGS
+from app.trainer.configs import CONFIGS
 from app.trainer.errors import BaseModelError, TrainingError
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from app.trainer import export
-from app.trainer.base_models import CONFIGS
+from app.trainer.configs import CONFIGS
 
 
 def _unet_on_meta(family: str):

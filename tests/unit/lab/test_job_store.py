@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import update
 
-from app.lab import job_store
+from app.lab import fair_order, job_store
 from app.lab.models import JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from tests import factories
 from tests.factories import make_training_job
@@ -91,7 +91,7 @@ def test_queue_position_counts_the_jobs_that_will_run_first(app, db):
     b1 = make_training_job(db, bob)
     db.commit()
 
-    positions = {j.id: job_store.queue_position(db=db, job=db.get(TrainingJob, j.id)) for j in (a1, a2, b1)}
+    positions = {j.id: fair_order.queue_position(db=db, job=db.get(TrainingJob, j.id)) for j in (a1, a2, b1)}
 
     assert positions == {a1.id: 1, b1.id: 2, a2.id: 3}
 

@@ -1,0 +1,1 @@
+"""Work that spans domains, one function per flow naming every step."""
