@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from app.evaluate.runner import SweepRunner
 from app.lab import after_run
 from app.lab.worker import Worker
 from tests import factories
@@ -23,14 +22,11 @@ SHOTS = os.environ.get("LORAFACE_TEST_SHOTS")
 
 @pytest.fixture
 def background(app, settings):
-    """The server's two background loops: training (with the evaluation hook) and sweeps."""
+    """The server's worker: training runs (with the evaluation hook) and the sweeps they queue."""
     worker = Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu", report_seconds=0.2,
                     poll_seconds=0.2, after_job=after_run.after_job_hook(settings))  # fmt: skip
-    sweeps = SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu", poll_seconds=0.2)
     worker.start_thread()
-    sweeps.start_thread()
     yield
-    sweeps.stop()
     worker.stop()
 
 

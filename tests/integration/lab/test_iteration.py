@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from app.evaluate.runner import SweepRunner
 from app.lab import after_run
 from app.lab.worker import Worker
 
@@ -16,10 +15,10 @@ SETTINGS = {"trigger": "sks", "class_word": "woman", "epochs": 1, "rank": 4, "al
 
 
 def _run_everything(app, settings) -> None:
-    """Train every queued job, then run every queued sweep, as the server's threads would."""
+    """Run every queued job as the server's worker would: training runs, then the sweeps their
+    endings queue (a sweep is a job on the same queue)."""
     Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu", report_seconds=0.1,
            after_job=after_run.after_job_hook(settings)).run(exit_when_idle=True)  # fmt: skip
-    SweepRunner(sessions=app.state.sessionmaker, settings=settings, device="cpu").run(exit_when_idle=True)
 
 
 def _wait(api, job_id: int, timeout: float = 600) -> dict:
