@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from app.trainer.cli_recipe import recipe_fields, recipe_options
+
 STRENGTHS = (0.0, 0.5, 0.8, 1.0)  # the sweep lesson 8 reads: 0 is the base model
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
@@ -40,7 +42,9 @@ def readable_photos(folder: Path) -> list[Path]:
     return photos
 
 
-def prepare_images(photos: list[Path], out: Path, *, resolution: int, caption: str) -> list:
+def prepare_images(
+    photos: list[Path], out: Path, *, resolution: int, caption: str, buckets: bool = False, mask: str = "off"
+) -> list:
     """Square training crops with captions, made by the upload's own code: the dataset checks
     (printed per photo), face-centred crops and "<trigger> <class>, ..." captions. Photos that
     fail a check are still trained on here, with the reason printed; unreadable ones are not."""
@@ -49,7 +53,14 @@ def prepare_images(photos: list[Path], out: Path, *, resolution: int, caption: s
 
     trigger, _, class_word = caption.partition(" ")
     items, report = prepare.prepare(
-        photos, out, trigger=trigger, class_word=class_word, resolution=resolution, keep_rejected=True
+        photos,
+        out,
+        trigger=trigger,
+        class_word=class_word,
+        resolution=resolution,
+        keep_rejected=True,
+        buckets=buckets,
+        mask=mask,
     )
     for photo in report.photos:
         for p in photo.problems:
@@ -65,6 +76,8 @@ def prepare_images(photos: list[Path], out: Path, *, resolution: int, caption: s
             original_size=i.original_size,
             crop_top_left=i.crop_top_left,
             crop_size=i.crop_size,
+            crop_hw=i.crop_hw,
+            mask_path=i.mask_path,
         )
         for i in items
     ]
@@ -156,6 +169,7 @@ def _undo(out: Path, state: str) -> None:
 )
 @click.option("--name", default=None, help="file name of the LoRA [default: <trigger>_<class>]")
 @click.option("--device", default=None, help="cuda or cpu [default: cuda when present]")
+@recipe_options
 def train(
     photos,
     trigger,
@@ -176,6 +190,7 @@ def train(
     text_encoder_lr,
     name,
     device,
+    **recipe,
 ):
     """Crop, caption, train, export, sample and score: the whole pipeline on a folder of photos."""
     base = base or None  # an empty LORAFACE_BASE_MODEL means the demo, as in the web app
@@ -214,6 +229,7 @@ def train(
             train_text_encoder=train_text_encoder,
             text_encoder_lr=text_encoder_lr,
             name=name,
+            recipe=recipe,
         )
     except KeyboardInterrupt:
         click.echo("\nstopped; run the same command again to resume from the last finished epoch", err=True)
@@ -274,6 +290,7 @@ def _run(
     train_text_encoder,
     text_encoder_lr,
     name,
+    recipe,
 ) -> dict:
     from tqdm import tqdm
 
@@ -297,9 +314,15 @@ def _run(
         text_encoder_lr=text_encoder_lr,
         name=name or f"{trigger}_{class_word}".replace(" ", "_"),
         sample_steps=model.default_sample_steps,
+        **recipe_fields(recipe, model.family),
     )
     images = prepare_images(
-        photo_files, out / "crops", resolution=cfg.resolution, caption=cfg.instance_prompt
+        photo_files,
+        out / "crops",
+        resolution=cfg.resolution,
+        caption=cfg.instance_prompt,
+        buckets=cfg.buckets,
+        mask=cfg.mask,
     )
     per_epoch, total, epochs_total = plan(cfg, len(images))
     click.echo(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.trainer import (
     base_models,
+    buckets,
     checkpoints,
     config,
     encoding,
@@ -36,6 +37,8 @@ class TrainImage:
     original_size: tuple[int, int] = (0, 0)  # (h, w) before cropping, for SDXL time ids
     crop_top_left: tuple[int, int] = (0, 0)  # (top, left) of the crop in the original
     crop_size: int = 0  # side of the square crop in the original (0: the original's shorter side)
+    crop_hw: tuple[int, int] = (0, 0)  # (h, w) of a bucketed (non-square) crop in the original
+    mask_path: Path | None = None  # face/head mask of the crop (None with a mask on: found on the crop)
 
 
 @dataclass(frozen=True)
@@ -128,13 +131,20 @@ def run_training(
     faults.reach("base_model_loaded")
     (out_dir / "train_config.json").write_text(cfg.to_json())
     captions = [im.caption for im in images]
-    _, _, total_epochs = config.plan(cfg, len(images))
-
     examples = None
     try:
         examples = encoding.encode_examples(
-            pipe, images, device, cache_text=not cfg.train_text_encoder, resolution=cfg.resolution
+            pipe,
+            images,
+            device,
+            cache_text=not cfg.train_text_encoder,
+            resolution=cfg.resolution,
+            keep_size=cfg.buckets,
+            mask=cfg.mask,
+            mask_background_weight=cfg.mask_background_weight,
         )
+        shapes = [tuple(e.latent_mean.shape[-2:]) for e in examples]
+        _, _, total_epochs = config.plan(cfg, len(examples), buckets.bucket_counts(shapes))
         encoding.free_encoders(pipe, keep_text=cfg.train_text_encoder)
 
         def on_epoch_end(epoch: int, step: int, loss: float) -> None:
@@ -206,7 +216,13 @@ def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, cap
     lora_path = export.save_diffusers(models, folder, family)
     faults.reach("exporting_epoch")
     meta = export.training_metadata(
-        cfg=cfg, family=family, steps=step, epochs=epoch, num_images=num_images, captions=captions
+        cfg=cfg,
+        family=family,
+        steps=step,
+        epochs=epoch,
+        num_images=num_images,
+        captions=captions,
+        weights="ema" if cfg.ema_decay else "raw",
     )
     kohya_path = export.save_kohya(
         models, folder / kohya_name(cfg, epoch), family=family, alpha=cfg.alpha, metadata=meta
@@ -236,6 +252,7 @@ def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, cap
                 "epoch": epoch,
                 "step": step,
                 "loss": loss,
+                "weights": "ema" if cfg.ema_decay else "raw",
                 "samples": [str(p.relative_to(out_dir)) for p in paths],
             }
         )
