@@ -119,6 +119,8 @@ def run_training(
     config.validate(cfg)
     if not images:
         raise TrainingError("no training images: add at least one accepted photo")
+    if cfg.prior_images:
+        raise TrainingError("prior preservation (prior images) is not available in this version yet: use 0")
     missing = [str(im.path) for im in images if not Path(im.path).is_file()]
     if missing:
         raise TrainingError(f"training image not found: {missing[0]}")
