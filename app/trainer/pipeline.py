@@ -325,7 +325,8 @@ def verify_exports(pipe, cfg: TrainConfig, diffusers_path: Path, kohya_path: Pat
     # fp32 reloads agree to rounding; in bf16 allow a few percent of the LoRA's own effect.
     tolerance = 1e-4 if str(device) == "cpu" else 0.05 * effect + 1e-3
 
-    for path in (diffusers_path, kohya_path):
+    # diffusers drops a kohya file's dora_scale (ComfyUI and A1111 read it): DoRA checks its own format
+    for path in (diffusers_path,) if cfg.network == "dora" else (diffusers_path, kohya_path):
         pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="check")
         try:
             pipe.set_adapters(["check"], adapter_weights=[1.0])
@@ -339,7 +340,8 @@ def verify_exports(pipe, cfg: TrainConfig, diffusers_path: Path, kohya_path: Pat
             raise TrainingError(
                 f"the exported {path.name} reloads differently from the trained LoRA (max error {error:.2g})"
             )
-        if not torch.equal(zero, base):
+        # DoRA's learned magnitudes stay at strength 0 (it scales only the direction): no identity there
+        if cfg.network != "dora" and not torch.equal(zero, base):
             raise TrainingError(f"{path.name} at strength 0 does not give the base model")
     unresolved = export.unresolved_kohya_keys(kohya_path, pipe)
     if unresolved:
