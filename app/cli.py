@@ -108,10 +108,11 @@ def token_create(email: str, name: str) -> None:
 
 
 def _register() -> None:
+    from app.trainer import bench_cli
     from app.trainer import cli as trainer_cli
 
     main.add_command(trainer_cli.train)
-    main.add_command(trainer_cli.bench)
+    main.add_command(bench_cli.bench)
     from app.lab import cli as lab_cli
 
     main.add_command(lab_cli.worker)

@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -28,6 +29,15 @@ class JobCreate(BaseModel):
     resolution: int | None = Field(default=None, ge=64, le=2048)  # default: the base model's
     seed: int = Field(default=123456, ge=0, le=2**31 - 1)
     sample_steps: int = Field(default=20, ge=1, le=60)  # denoising steps of each epoch's sample
+    # the face recipe (lab: under "Advanced"); names as `loraface train` spells them
+    buckets: bool = False  # aspect-ratio buckets (web crops are square today: one bucket)
+    mask: Literal["off", "face", "head"] = "off"
+    mask_background_weight: float = Field(default=0.1, ge=0, le=1)
+    prior_images: int = Field(default=0, ge=0, le=0)  # prior preservation is not built yet
+    prior_loss_weight: float = Field(default=1.0, ge=0, le=10)
+    ema_decay: float = Field(default=0.0, ge=0, lt=1)
+    optimizer: Literal["adamw", "adamw8bit", "prodigy", "adafactor"] = "adamw"
+    network: Literal["lora", "locon", "dora"] = "lora"
 
     @field_validator("trigger", "class_word")
     @classmethod

@@ -133,6 +133,17 @@ def training_images(*, db: Session, user: User, dataset_id: int) -> list[dict[st
 
 # ---- jobs ----
 
+RECIPE_FIELDS = (  # JobCreate fields that pass to TrainConfig under the same name
+    "buckets",
+    "mask",
+    "mask_background_weight",
+    "prior_images",
+    "prior_loss_weight",
+    "ema_decay",
+    "optimizer",
+    "network",
+)
+
 
 def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -> TrainingJob:
     """Check the gate and the dataset, then queue a job with the learner's settings."""
@@ -162,6 +173,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         seed=data.seed,
         sample_steps=data.sample_steps,
         name=f"{data.trigger}_{data.class_word}",
+        **{field: getattr(data, field) for field in RECIPE_FIELDS},
     )
     check_cost(settings=settings, cfg=cfg, images=len(images))
     try:

@@ -17,9 +17,11 @@ def checkpoint_dir(out_dir: Path) -> Path:
     return out_dir / "checkpoints" / "last"
 
 
-def save(folder: Path, models: dict, optimizer, step: int, losses: list[float], cfg: TrainConfig) -> None:
-    """Adapter weights, optimizer state and the step, written beside the last checkpoint and then
-    swapped in: a crash while saving leaves the previous checkpoint intact."""
+def save(
+    folder: Path, models: dict, optimizer, step: int, losses: list[float], cfg: TrainConfig, ema=None
+) -> None:
+    """Adapter weights, optimizer state (and the EMA average), the step, written beside the last
+    checkpoint and then swapped in: a crash while saving leaves the previous checkpoint intact."""
     import torch
     from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
@@ -33,7 +35,10 @@ def save(folder: Path, models: dict, optimizer, step: int, losses: list[float], 
             for k, v in get_peft_model_state_dict(model).items()
         }
         save_file(state, tmp / f"{name}.safetensors")
-    torch.save({"optimizer": optimizer.state_dict(), "step": step, "losses": losses}, tmp / "state.pt")
+    state = {"optimizer": optimizer.state_dict(), "step": step, "losses": losses}
+    if ema is not None:
+        state["ema"] = ema.state_dict()
+    torch.save(state, tmp / "state.pt")
     (tmp / "train_config.json").write_text(cfg.to_json())
     faults.reach("saving_checkpoint")
     old = folder.with_name(folder.name + ".old")
@@ -44,7 +49,8 @@ def save(folder: Path, models: dict, optimizer, step: int, losses: list[float], 
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load(folder: Path, models: dict, optimizer, cfg: TrainConfig) -> tuple[int, list[float]]:
+def load(folder: Path, models: dict, optimizer, cfg: TrainConfig, ema=None) -> tuple[int, list[float]]:
+    """Restore a checkpoint into the models, the optimizer (and the EMA); returns (step, losses)."""
     import torch
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
@@ -61,4 +67,6 @@ def load(folder: Path, models: dict, optimizer, cfg: TrainConfig) -> tuple[int, 
                 p.data = p.data.to(torch.float32)
     state = torch.load(folder / "state.pt", map_location="cpu", weights_only=False)
     optimizer.load_state_dict(state["optimizer"])
+    if ema is not None:
+        ema.load_state_dict(state["ema"])
     return state["step"], state["losses"]

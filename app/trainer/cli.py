@@ -1,110 +1,25 @@
-"""`loraface train` (the whole pipeline on a folder of photos, no web app) and `loraface bench train`.
+"""`loraface train`: the whole pipeline on a folder of photos, no web app.
 
 Bad input (a missing base, a file that is not a model, a folder without images, an output
 folder that cannot be written) ends with one line on stderr, exit code 2, and nothing written."""
 
 import json
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import click
 
+from app.trainer import cli_inputs
+from app.trainer.cli_recipe import recipe_fields, recipe_options
+
 STRENGTHS = (0.0, 0.5, 0.8, 1.0)  # the sweep lesson 8 reads: 0 is the base model
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
-
-
-class BadInput(Exception):
-    """A problem with the command's arguments; the message is the one line the user sees."""
 
 
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
-
-
-def readable_photos(folder: Path) -> list[Path]:
-    """The image files directly in `folder` that Pillow can open, sorted by name."""
-    from PIL import Image, UnidentifiedImageError
-
-    photos = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-        try:
-            with Image.open(path) as im:
-                im.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError):
-            continue
-        photos.append(path)
-    return photos
-
-
-def prepare_images(photos: list[Path], out: Path, *, resolution: int, caption: str) -> list:
-    """Square training crops with captions, made by the upload's own code: the dataset checks
-    (printed per photo), face-centred crops and "<trigger> <class>, ..." captions. Photos that
-    fail a check are still trained on here, with the reason printed; unreadable ones are not."""
-    from app.trainer.photos import prepare
-    from app.trainer.pipeline import TrainImage
-
-    trigger, _, class_word = caption.partition(" ")
-    items, report = prepare.prepare(
-        photos, out, trigger=trigger, class_word=class_word, resolution=resolution, keep_rejected=True
-    )
-    for photo in report.photos:
-        for p in photo.problems:
-            click.echo(
-                f"{'warning' if p.severity == 'warning' or photo.size != (0, 0) else 'skipped'}: {photo.filename}: {p.message} [{p.code}, lesson {p.lesson}]",
-                err=True,
-            )
-    click.echo(f"dataset: {report.summary}", err=True)
-    return [
-        TrainImage(
-            path=i.path,
-            caption=i.caption,
-            original_size=i.original_size,
-            crop_top_left=i.crop_top_left,
-            crop_size=i.crop_size,
-        )
-        for i in items
-    ]
-
-
-def _check_out_dir(out: Path) -> str:
-    """How OUT is used: "new" (we create it), "empty" (exists, empty) or "resume" (holds a checkpoint)."""
-    from app.trainer.checkpoints import checkpoint_dir
-
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()):
-        if not (checkpoint_dir(out) / "state.pt").exists():
-            raise BadInput(f"{out} is not empty; choose a new folder (a folder with a checkpoint resumes)")
-        state = "resume"
-    else:
-        state = "empty" if out.exists() else "new"
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise BadInput(f"{out} is not writable")
-    try:  # root passes os.access everywhere; only a real write tells (read-only mounts, quotas)
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        _undo(out, state)
-        raise BadInput(f"{out} is not writable ({exc.strerror or exc})") from None
-    return state
-
-
-def _undo(out: Path, state: str) -> None:
-    """Remove what this command wrote (a resumable checkpoint is kept)."""
-    if state == "new":
-        shutil.rmtree(out, ignore_errors=True)
-    elif state == "empty" and out.is_dir():
-        for child in out.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 @click.command()
@@ -158,6 +73,7 @@ def _undo(out: Path, state: str) -> None:
 @click.option("--flux-mlp", is_flag=True, help="FLUX.1: LoRA on the MLPs too, not only the attention")
 @click.option("--name", default=None, help="file name of the LoRA [default: <trigger>_<class>]")
 @click.option("--device", default=None, help="cuda or cpu [default: cuda when present]")
+@recipe_options
 def train(
     photos,
     trigger,
@@ -180,14 +96,15 @@ def train(
     flux_mlp,
     name,
     device,
+    **recipe,
 ):
     """Crop, caption, train, export, sample and score: the whole pipeline on a folder of photos."""
     base = base or None  # an empty LORAFACE_BASE_MODEL means the demo, as in the web app
     started = time.perf_counter()
     try:
-        photo_files, model = _check_inputs(photos, base, steps, epochs, repeats, rank, family)
-        state = _check_out_dir(out)
-    except BadInput as exc:
+        photo_files, model = cli_inputs.check_inputs(photos, base, steps, epochs, repeats, rank, family)
+        state = cli_inputs.check_out_dir(out)
+    except cli_inputs.BadInput as exc:
         _fail(str(exc))
     try:
         _quiet_libraries()
@@ -220,6 +137,7 @@ def train(
             name=name,
             family=family,
             flux_mlp=flux_mlp,
+            recipe=recipe,
         )
     except KeyboardInterrupt:
         click.echo("\nstopped; run the same command again to resume from the last finished epoch", err=True)
@@ -227,7 +145,7 @@ def train(
     except Exception as exc:
         from app.trainer.errors import TrainingError
 
-        _undo(out, state)
+        cli_inputs.undo(out, state)
         if isinstance(exc, TrainingError):
             _fail(str(exc))
         raise
@@ -237,29 +155,6 @@ def train(
         f"done in {report['seconds']} s: {out / (report['files']['kohya'] or report['files']['diffusers'])} "
         f"(webui: {report['webui_prompt']})"
     )
-
-
-def _check_inputs(photos: Path, base, steps, epochs, repeats, rank, family=None):
-    """The readable photos and the base model (None: the tiny demo), or BadInput."""
-    from app.trainer import base_models
-    from app.trainer.errors import BaseModelError
-
-    if not photos.is_dir():
-        raise BadInput(f"{photos} is not a folder of photos")
-    photo_files = readable_photos(photos)
-    if not photo_files:
-        raise BadInput(f"{photos} holds no images Pillow can read (.jpg, .png, .webp)")
-    if rank < 1 or repeats < 1 or (steps is not None and steps < 1) or (epochs is not None and epochs < 1):
-        raise BadInput("rank, repeats, steps and epochs must be at least 1")
-    if not base:
-        return photo_files, None
-    try:  # reads only a file header or model_index.json: no weights, no torch
-        model = base_models.resolve(base, Path("."))
-    except BaseModelError as exc:
-        raise BadInput(str(exc)) from None
-    if family and (family == "flux") != (model.family == "flux"):
-        raise BadInput(f"--family {family} does not match {base}, a {model.family} base")
-    return photo_files, model
 
 
 def _run(
@@ -286,6 +181,7 @@ def _run(
     name,
     family=None,
     flux_mlp=False,
+    recipe,
 ) -> dict:
     from tqdm import tqdm
 
@@ -311,10 +207,16 @@ def _run(
         name=name or f"{trigger}_{class_word}".replace(" ", "_"),
         sample_steps=model.default_sample_steps,
         target_modules=FLUX_ATTENTION + FLUX_MLP if flux_mlp and model.family == "flux" else UNET_TARGETS,
+        **recipe_fields(recipe, model.family),
     )
-    _check_cost(cfg, len(photo_files), model)
-    images = prepare_images(
-        photo_files, out / "crops", resolution=cfg.resolution, caption=cfg.instance_prompt
+    cli_inputs.check_cost(cfg, len(photo_files), model)
+    images = cli_inputs.prepare_images(
+        photo_files,
+        out / "crops",
+        resolution=cfg.resolution,
+        caption=cfg.instance_prompt,
+        buckets=cfg.buckets,
+        mask=cfg.mask,
     )
     per_epoch, total, epochs_total = plan(cfg, len(images))
     click.echo(
@@ -407,19 +309,6 @@ def _run(
     }
 
 
-def _check_cost(cfg, photos: int, model) -> None:
-    """The job cost limits the web app applies (app.trainer.limits), before any photo is touched."""
-    from app.config import get_settings
-    from app.trainer import limits
-    from app.trainer.errors import TrainingError
-
-    budget = limits.JobLimits(memory_budget_gb=get_settings().job_memory_budget_gb)
-    try:
-        limits.check_job(limits.job_size(cfg, photos, limits.family_of(model)), budget)
-    except limits.JobTooCostly as error:
-        raise TrainingError(str(error)) from None
-
-
 def _one_thread_on_cpu(device: str | None) -> None:
     """The demo model's ops are too small to gain from several CPU threads, and on a busy machine
     the threads' spin-waits make it many times slower; one thread is the fast choice."""
@@ -446,25 +335,3 @@ def _mean_abs_difference(a, b) -> float:
     import numpy as np
 
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).mean())
-
-
-@click.group()
-def bench():
-    """Print speed figures, with a reference measured in the same run."""
-
-
-@bench.command(
-    "train",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.pass_context
-def bench_train(ctx):
-    """Our training loop against the plain diffusers-example loop on the same model (see --help)."""
-    import runpy
-
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "train_speed.py"
-    if not script.exists():
-        _fail(f"{script} is missing: the benchmark runs from a source checkout")
-    sys.argv = [str(script), *ctx.args]
-    runpy.run_path(str(script), run_name="__main__")

@@ -9,6 +9,9 @@ from app.trainer.errors import TrainingError
 
 UNET_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")  # the attention projections of the UNet
 TEXT_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")  # the same inside a CLIP text encoder
+MASKS = ("off", "face", "head")
+OPTIMIZERS = ("adamw", "adamw8bit", "prodigy", "adafactor")
+NETWORKS = ("lora", "locon", "dora")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,16 @@ class TrainConfig:
     channels_last: bool = False  # NHWC memory layout for the UNet's convolutions (CUDA)
     compile_unet: bool = False  # torch.compile the UNet (CUDA; the first steps are slow)
     compile_blocks: bool = False  # torch.compile each transformer block instead (regional: compiles fast)
+    preset: str | None = None  # the preset these settings started from ("SDXL face, 24 GB", ...)
+    buckets: bool = False  # aspect-ratio buckets: crops keep the photo's shape, a batch holds one bucket
+    mask: str = "off"  # loss weighting by region: "off", "face" (landmark outline) or "head" (face + hair)
+    mask_background_weight: float = 0.1  # loss weight outside the mask (0: the background teaches nothing)
+    prior_images: int = 0  # class images ("photo of a woman") made by the base first; 0: none
+    prior_loss_weight: float = 1.0  # weight of the class images' loss against the face's
+    ema_decay: float = 0.0  # exponential moving average of the adapter weights (0: off, e.g. 0.999)
+    optimizer: str = "adamw"  # "adamw", "adamw8bit" (CUDA), "prodigy" (lr 1.0: it decides) or "adafactor"
+    network: str = "lora"  # "lora" (attention), "locon" (+ ResNet convolutions) or "dora" (peft use_dora)
+    vae_tiling: bool = False  # encode/decode through the VAE in tiles (less memory at 1024 px)
 
     @property
     def instance_prompt(self) -> str:
@@ -74,9 +87,11 @@ def total_steps(cfg: TrainConfig, num_images: int) -> int:
     return plan(cfg, num_images)[1]
 
 
-def plan(cfg: TrainConfig, num_images: int) -> tuple[int, int, int]:
-    """(steps per epoch, total steps, total epochs) for a run."""
-    per_epoch = steps_per_epoch(num_images, cfg.repeats, cfg.batch_size)
+def plan(cfg: TrainConfig, num_images: int, bucket_sizes: list[int] | None = None) -> tuple[int, int, int]:
+    """(steps per epoch, total steps, total epochs) for a run. With aspect buckets a batch holds
+    one bucket, so each bucket of `bucket_sizes` images rounds up on its own."""
+    sizes = bucket_sizes or [num_images]
+    per_epoch = sum(steps_per_epoch(n, cfg.repeats, cfg.batch_size) for n in sizes)
     if cfg.max_steps:
         return per_epoch, cfg.max_steps, math.ceil(cfg.max_steps / per_epoch)
     epochs = cfg.epochs or 1
@@ -106,6 +121,18 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError(f"unknown learning-rate schedule {cfg.lr_scheduler!r}: use constant or cosine")
     if not cfg.learning_rate > 0 or not cfg.alpha > 0:
         raise TrainingError("learning rate and alpha must be positive")
+    if cfg.mask not in MASKS:
+        raise TrainingError(f"unknown mask {cfg.mask!r}: use {', '.join(MASKS)}")
+    if not 0 <= cfg.mask_background_weight <= 1:
+        raise TrainingError("the mask's background weight must be between 0 and 1")
+    if cfg.prior_images < 0 or cfg.prior_loss_weight < 0:
+        raise TrainingError("prior images and prior loss weight cannot be negative")
+    if not 0 <= cfg.ema_decay < 1:
+        raise TrainingError(f"the EMA decay must be in [0, 1) (got {cfg.ema_decay:g}); 0 turns EMA off")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use {', '.join(OPTIMIZERS)}")
+    if cfg.network not in NETWORKS:
+        raise TrainingError(f"unknown network {cfg.network!r}: use {', '.join(NETWORKS)}")
 
 
 # ---- encode once ----

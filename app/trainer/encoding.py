@@ -2,8 +2,9 @@
 loop starts, then free what the loop does not need."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from app.trainer import faults, interrupt
+from app.trainer import faults, interrupt, masks
 
 
 @dataclass
@@ -16,6 +17,8 @@ class Example:
     prompt_embeds: object | None  # cached text embeddings (None when the text encoders train)
     pooled_embeds: object | None  # SDXL's pooled embedding of the second encoder
     input_ids: tuple = ()  # token ids per text encoder (used when the text encoders train)
+    loss_weight: object | None = None  # (1, 1, h, w) per-latent-pixel weight of a masked loss
+    is_prior: bool = False  # a class image of prior preservation, not the face
 
 
 def text_encoders(pipe) -> list:
@@ -58,22 +61,34 @@ def encode_prompt(pipe, prompt: str, device):
         return encode_ids(pipe, tokenize(pipe, prompt), device)
 
 
-def sdxl_time_ids(item, resolution: int) -> list[float]:
+def sdxl_time_ids(item, resolution: int, target_hw: tuple[int, int] | None = None) -> list[float]:
     """SDXL's micro-conditioning for a crop: original size, crop corner, target size. The corner
-    is measured in the original rescaled so the crop is `resolution` wide, as SDXL was trained."""
-    orig = item.original_size if item.original_size != (0, 0) else (resolution, resolution)
-    side = getattr(item, "crop_size", 0) or min(orig)
-    scale = resolution / side
+    is measured in the original rescaled so the crop is the target's width, as SDXL was trained;
+    a bucketed crop (item.crop_hw) gives its own target (h, w)."""
+    target_h, target_w = target_hw or (resolution, resolution)
+    orig = item.original_size if item.original_size != (0, 0) else (target_h, target_w)
+    crop_hw = getattr(item, "crop_hw", (0, 0))
+    crop_w = crop_hw[1] if crop_hw != (0, 0) else (getattr(item, "crop_size", 0) or min(orig))
+    scale = target_w / crop_w
     top, left = item.crop_top_left
-    return [orig[0], orig[1], round(top * scale), round(left * scale), resolution, resolution]
+    return [orig[0], orig[1], round(top * scale), round(left * scale), target_h, target_w]
 
 
 def encode_examples(
-    pipe, images: list, device, *, cache_text: bool = True, resolution: int | None = None
+    pipe,
+    images: list,
+    device,
+    *,
+    cache_text: bool = True,
+    resolution: int | None = None,
+    keep_size: bool = False,
+    mask: str = "off",
+    mask_background_weight: float = 1.0,
 ) -> list[Example]:
     """Encode every image once (and its caption, unless the text encoders train): the VAE and
     text encoders then leave the GPU for the whole loop. Crops of another size are resized to
-    `resolution` (batches need one size)."""
+    `resolution` (batches need one size) unless `keep_size` (aspect buckets batch by shape).
+    With a mask, each example carries its per-latent-pixel loss weight."""
     import numpy as np
     import torch
     from PIL import Image
@@ -88,7 +103,7 @@ def encode_examples(
         interrupt.check()  # one VAE encode at a large size takes seconds: stop between images
         with Image.open(item.path) as im:
             im = im.convert("RGB")
-            if resolution and im.size != (resolution, resolution):
+            if resolution and not keep_size and im.size != (resolution, resolution):
                 im = im.resize((resolution, resolution), Image.LANCZOS)
             pixels = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
         tensor = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).to(device)
@@ -101,9 +116,17 @@ def encode_examples(
             embeds, pooled = encode_prompt(pipe, item.caption, device)
         time_ids = None
         if is_sdxl:
+            target_hw = (tensor.shape[-2], tensor.shape[-1])
             time_ids = torch.tensor(
-                [sdxl_time_ids(item, tensor.shape[-1])], dtype=torch.float32, device=device
+                [sdxl_time_ids(item, tensor.shape[-1], target_hw)], dtype=torch.float32, device=device
             )
+        weight = None
+        if mask != "off":
+            region = _mask_of(item, mask)
+            if region is not None:
+                region = region.resize((tensor.shape[-1], tensor.shape[-2]))  # the crop as trained
+                weight = masks.latent_weight(region, tuple(dist.mean.shape[-2:]), mask_background_weight)
+                weight = weight.to(device)
         examples.append(
             Example(
                 latent_mean=dist.mean,
@@ -112,9 +135,24 @@ def encode_examples(
                 prompt_embeds=embeds,
                 pooled_embeds=pooled,
                 input_ids=ids,
+                loss_weight=weight,
+                is_prior=getattr(item, "is_prior", False),
             )
         )
     return examples
+
+
+def _mask_of(item, mode: str):
+    """The crop's saved mask, or one found on the crop now (web datasets keep no landmarks)."""
+    from PIL import Image
+
+    if getattr(item, "is_prior", False):
+        return None  # class images are weighted whole
+    path = getattr(item, "mask_path", None)
+    if path is not None and Path(path).is_file():
+        with Image.open(path) as im:
+            return im.convert("L")
+    return masks.mask_for_crop(item.path, mode)
 
 
 def free_encoders(pipe, *, keep_text: bool = False) -> None:

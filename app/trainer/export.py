@@ -23,6 +23,18 @@ KOHYA_PREFIX = {
 _DOWN = re.compile(r"^down_blocks\.(\d+)\.attentions\.(\d+)\.(.+)$")
 _UP = re.compile(r"^up_blocks\.(\d+)\.attentions\.(\d+)\.(.+)$")
 _MID = re.compile(r"^mid_block\.attentions\.0\.(.+)$")
+_DOWN_RES = re.compile(r"^down_blocks\.(\d+)\.resnets\.(\d+)\.(\w+)$")
+_UP_RES = re.compile(r"^up_blocks\.(\d+)\.resnets\.(\d+)\.(\w+)$")
+_MID_RES = re.compile(r"^mid_block\.resnets\.(\d+)\.(\w+)$")
+_DOWN_SAMPLE = re.compile(r"^down_blocks\.(\d+)\.downsamplers\.0\.conv$")
+_UP_SAMPLE = re.compile(r"^up_blocks\.(\d+)\.upsamplers\.0\.conv$")
+# A ResNet block's layers in the original UNet (in_layers = norm, act, conv; out_layers = norm, act, dropout, conv).
+RESNET_SGM = {
+    "conv1": "in_layers.2",
+    "conv2": "out_layers.3",
+    "time_emb_proj": "emb_layers.1",
+    "conv_shortcut": "skip_connection",
+}
 
 
 def _layers_per_block(unet_config) -> int:
@@ -32,18 +44,36 @@ def _layers_per_block(unet_config) -> int:
     return layers if isinstance(layers, int) else layers[0]
 
 
-def diffusers_to_sgm(module: str, layers_per_block: int) -> str:
+def up_attention(unet_config) -> tuple[bool, ...]:
+    """Which up levels hold cross-attention (it decides where an upsampler sits in the original)."""
+    types = unet_config["up_block_types"] if isinstance(unet_config, dict) else unet_config.up_block_types
+    return tuple("CrossAttn" in t for t in types)
+
+
+def diffusers_to_sgm(module: str, layers_per_block: int, up_attn: tuple[bool, ...] | None = None) -> str:
     """`down_blocks.1.attentions.0.x` -> `input_blocks.4.1.x`: the original UNet numbers its
     input blocks 1.. with layers_per_block blocks plus a downsampler per level, and its output
-    blocks 0.. with one block more per level; the transformer is always sub-module 1."""
+    blocks 0.. with one block more per level; ResNets are sub-module 0, transformers 1, and an
+    output block's upsampler comes after them (2 with attention, else 1)."""
+    per = layers_per_block + 1
     if m := _DOWN.match(module):
-        level, j, rest = int(m[1]), int(m[2]), m[3]
-        return f"input_blocks.{1 + (layers_per_block + 1) * level + j}.1.{rest}"
+        return f"input_blocks.{1 + per * int(m[1]) + int(m[2])}.1.{m[3]}"
     if m := _UP.match(module):
-        level, j, rest = int(m[1]), int(m[2]), m[3]
-        return f"output_blocks.{(layers_per_block + 1) * level + j}.1.{rest}"
+        return f"output_blocks.{per * int(m[1]) + int(m[2])}.1.{m[3]}"
     if m := _MID.match(module):
         return f"middle_block.1.{m[1]}"
+    if (m := _DOWN_RES.match(module)) and m[3] in RESNET_SGM:
+        return f"input_blocks.{1 + per * int(m[1]) + int(m[2])}.0.{RESNET_SGM[m[3]]}"
+    if (m := _UP_RES.match(module)) and m[3] in RESNET_SGM:
+        return f"output_blocks.{per * int(m[1]) + int(m[2])}.0.{RESNET_SGM[m[3]]}"
+    if (m := _MID_RES.match(module)) and m[2] in RESNET_SGM:
+        return f"middle_block.{2 * int(m[1])}.{RESNET_SGM[m[2]]}"
+    if m := _DOWN_SAMPLE.match(module):
+        return f"input_blocks.{per * (int(m[1]) + 1)}.0.op"
+    if m := _UP_SAMPLE.match(module):
+        level = int(m[1])
+        has_attn = up_attn[level] if up_attn is not None else level > 0
+        return f"output_blocks.{per * level + layers_per_block}.{2 if has_attn else 1}.conv"
     raise ValueError(f"no original SD name for UNet module {module}")
 
 
@@ -53,9 +83,18 @@ def canonical_text_module(module: str) -> str:
     return module if module.startswith("text_model.") else f"text_model.{module}"
 
 
-def kohya_key(model: str, module: str, family: str, layers_per_block: int = 2) -> str:
-    """The kohya/webui name of an adapted module of `model` ("unet", "text_encoder", ...)."""
-    name = diffusers_to_sgm(module, layers_per_block) if model == "unet" else canonical_text_module(module)
+def kohya_key(
+    model: str, module: str, family: str, layers_per_block: int = 2, up_attn: tuple[bool, ...] | None = None
+) -> str:
+    """The kohya/webui name of an adapted module of `model` ("unet", "text_encoder", ...). kohya
+    names SDXL UNet modules by the original (SGM) layout but SD 1.x ones diffusers-style, which
+    A1111, Forge and ComfyUI convert themselves; the files follow kohya."""
+    if model != "unet":
+        name = canonical_text_module(module)
+    elif family == "sd15":
+        name = module
+    else:
+        name = diffusers_to_sgm(module, layers_per_block, up_attn)
     return KOHYA_PREFIX[family][model] + name.replace(".", "_")
 
 
@@ -93,6 +132,21 @@ def webui_unet_names(unet_config) -> set[str]:
     return names
 
 
+def webui_conv_names(unet_config) -> set[str]:
+    """The convolutions LoCon adapts, as A1111/ComfyUI name them in the original UNet: each
+    ResNet's two 3x3 convolutions, every downsampler's `op` and upsampler's `conv`."""
+    cfg = dict(unet_config)
+    levels, per_block = len(cfg["block_out_channels"]), _layers_per_block(cfg)
+    per, attn = per_block + 1, up_attention(cfg)
+    resnets = [f"input_blocks.{1 + per * level + j}.0" for level in range(levels) for j in range(per_block)]
+    resnets += ["middle_block.0", "middle_block.2"]
+    resnets += [f"output_blocks.{per * up + j}.0" for up in range(levels) for j in range(per)]
+    names = {f"{r}.{layer}" for r in resnets for layer in ("in_layers.2", "out_layers.3")}
+    names |= {f"input_blocks.{per * (level + 1)}.0.op" for level in range(levels - 1)}
+    names |= {f"output_blocks.{per * up + per_block}.{2 if attn[up] else 1}.conv" for up in range(levels - 1)}
+    return {"lora_unet_" + n.replace(".", "_") for n in names}
+
+
 def webui_text_names(text_config, prefix: str) -> set[str]:
     """Every attention projection of a CLIP text encoder as the loaders name it."""
     return {
@@ -113,7 +167,7 @@ def adapter_modules(peft_state: dict) -> dict[str, tuple]:
 
 
 def training_metadata(
-    *, cfg, family: str, steps: int, epochs: int, num_images: int, captions: list[str]
+    *, cfg, family: str, steps: int, epochs: int, num_images: int, captions: list[str], weights: str = "raw"
 ) -> dict[str, str]:
     """kohya `ss_*` keys and Stability's modelspec keys (safetensors metadata values are strings)."""
     tag_frequency: dict[str, int] = {}
@@ -123,10 +177,9 @@ def training_metadata(
                 tag_frequency[tag] = tag_frequency.get(tag, 0) + 1
     sdxl = family == "sdxl"
     return {
-        "ss_network_module": "networks.lora",
+        **network_metadata(cfg),
         "ss_network_dim": str(cfg.rank),
         "ss_network_alpha": str(cfg.alpha),
-        "ss_network_args": json.dumps({"target_modules": list(cfg.target_modules)}),
         "ss_base_model_version": "sdxl_base_v1-0" if sdxl else "sd_v1",
         "ss_v2": "False",
         "ss_output_name": cfg.name,
@@ -151,6 +204,7 @@ def training_metadata(
         "ss_tag_frequency": json.dumps({f"{cfg.repeats}_{cfg.instance_prompt}": tag_frequency}),
         "ss_training_comment": f"trigger word: {cfg.trigger}; class: {cfg.class_word}",
         "ss_trigger_word": cfg.trigger,
+        **recipe_metadata(cfg, weights=weights),
         "modelspec.sai_model_spec": "1.0.0",
         "modelspec.architecture": "stable-diffusion-xl-v1-base/lora" if sdxl else "stable-diffusion-v1/lora",
         "modelspec.implementation": "https://github.com/huggingface/diffusers",
@@ -159,6 +213,42 @@ def training_metadata(
         "modelspec.resolution": f"{cfg.resolution}x{cfg.resolution}",
         "modelspec.date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "loraface.train_config": cfg.to_json(),
+    }
+
+
+OPTIMIZER_NAMES = {  # as kohya writes ss_optimizer: the class's module path
+    "adamw": "torch.optim.adamw.AdamW",
+    "adamw8bit": "bitsandbytes.optim.adamw.AdamW8bit",
+    "prodigy": "prodigyopt.prodigy.Prodigy",
+    "adafactor": "transformers.optimization.Adafactor",
+}
+
+
+def network_metadata(cfg) -> dict[str, str]:
+    """ss_network_module/ss_network_args as the trainers that make each type write them: kohya's
+    networks.lora (LoCon through conv_dim/conv_alpha), LyCORIS for DoRA (algo lora, dora_wd)."""
+    if cfg.network == "dora":
+        args = {"algo": "lora", "dora_wd": "True", "preset": "attn-only"}
+        return {"ss_network_module": "lycoris.kohya", "ss_network_args": json.dumps(args)}
+    args = {"target_modules": list(cfg.target_modules)}
+    if cfg.network == "locon":
+        args |= {"conv_dim": str(cfg.rank), "conv_alpha": str(cfg.alpha)}
+    return {"ss_network_module": "networks.lora", "ss_network_args": json.dumps(args)}
+
+
+def recipe_metadata(cfg, *, weights: str = "raw") -> dict[str, str]:
+    """The face recipe's settings under kohya's names where kohya has one, ours where it has none."""
+    return {
+        "ss_optimizer": OPTIMIZER_NAMES[cfg.optimizer],
+        "ss_enable_bucket": str(cfg.buckets),
+        "ss_masked_loss": str(cfg.mask != "off"),
+        "ss_prior_loss_weight": str(cfg.prior_loss_weight),
+        "ss_num_reg_images": str(cfg.prior_images),
+        "loraface.mask": cfg.mask,
+        "loraface.mask_background_weight": str(cfg.mask_background_weight),
+        "loraface.ema_decay": str(cfg.ema_decay),
+        "loraface.weights": weights,  # "ema" (the moving average) or "raw" (the last step's)
+        "loraface.preset": cfg.preset or "",
     }
 
 
@@ -180,7 +270,10 @@ def save_diffusers(models: dict, folder: Path, family: str) -> Path:
         state = get_peft_model_state_dict(model)
         if name != "unet":
             state = {canonical_text_module(k): v for k, v in state.items()}
-        state = convert_state_dict_to_diffusers(state)
+        if not any("lora_magnitude_vector" in k or ".conv" in k for k in state):
+            # diffusers' converter renames only linear LoRA keys; a LoCon/DoRA file keeps peft's
+            # names throughout (a mix of both would confuse the loader), which it reads as they are
+            state = convert_state_dict_to_diffusers(state)
         layers[f"{name}_lora_layers"] = {k: v.detach().float().cpu().contiguous() for k, v in state.items()}
         # save_lora_weights writes only the metadata it is given; without it a reload assumes alpha = rank.
         metadata[f"{name}_lora_adapter_metadata"] = _peft_config(model)
@@ -199,12 +292,20 @@ def save_kohya(models: dict, path: Path, *, family: str, alpha: float, metadata:
 
     tensors = {}
     for name, model in models.items():
-        layers = _layers_per_block(model.config) if name == "unet" else 0
-        for module, (down, up) in adapter_modules(get_peft_model_state_dict(model)).items():
-            key = kohya_key(name, module, family, layers)
+        is_unet = name == "unet"
+        layers = _layers_per_block(model.config) if is_unet else 0
+        up_attn = up_attention(model.config) if is_unet else None
+        state = get_peft_model_state_dict(model)
+        for module, (down, up) in adapter_modules(state).items():
+            key = kohya_key(name, module, family, layers, up_attn)
             tensors[f"{key}.lora_down.weight"] = down.detach().float().cpu().contiguous()
             tensors[f"{key}.lora_up.weight"] = up.detach().float().cpu().contiguous()
             tensors[f"{key}.alpha"] = torch.tensor(float(alpha))
+            magnitude = state.get(f"{module}.lora_magnitude_vector")
+            if magnitude is not None:
+                # DoRA: LyCORIS' dora_scale is the per-output-channel norm, shaped to broadcast over the weight
+                shape = (-1,) + (1,) * (down.dim() - 1)
+                tensors[f"{key}.dora_scale"] = magnitude.detach().float().cpu().reshape(shape).contiguous()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, tmp, metadata=metadata)
@@ -225,15 +326,31 @@ def kohya_modules(path: Path) -> set[str]:
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as fh:
-        return {re.sub(r"\.(lora_down\.weight|lora_up\.weight|alpha)$", "", k) for k in fh.keys()}
+        return {re.sub(r"\.(lora_down\.weight|lora_up\.weight|alpha|dora_scale)$", "", k) for k in fh.keys()}
 
 
 def unresolved_kohya_keys(path: Path, pipe) -> list[str]:
-    """Module names in a kohya file that A1111/ComfyUI would not find in this base model."""
+    """Module names in a kohya file that A1111/ComfyUI would not find in this base model (SD 1.5's
+    diffusers-style names are checked after the conversion those loaders apply)."""
     family = "sdxl" if getattr(pipe, "text_encoder_2", None) is not None else "sd15"
-    known = webui_unet_names(pipe.unet.config)
+    known = webui_unet_names(pipe.unet.config) | webui_conv_names(pipe.unet.config)
     prefixes = KOHYA_PREFIX[family]
     known |= webui_text_names(pipe.text_encoder.config, prefixes["text_encoder"])
     if family == "sdxl":
         known |= webui_text_names(pipe.text_encoder_2.config, prefixes["text_encoder_2"])
-    return sorted(kohya_modules(path) - known)
+    modules = kohya_modules(path)
+    if family == "sd15":
+        modules = {_sd15_as_sgm(m, pipe.unet) for m in modules}
+    return sorted(modules - known)
+
+
+def _sd15_as_sgm(key: str, unet) -> str:
+    """A diffusers-style kohya UNet key under its original name (text encoder keys pass through)."""
+    if not key.startswith("lora_unet_"):
+        return key
+    by_flat = {n.replace(".", "_"): n for n, _ in unet.named_modules()}
+    module = by_flat.get(key.removeprefix("lora_unet_"))
+    if module is None:
+        return key
+    sgm = diffusers_to_sgm(module, _layers_per_block(unet.config), up_attention(unet.config))
+    return "lora_unet_" + sgm.replace(".", "_")

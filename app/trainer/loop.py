@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.trainer import checkpoints, faults
+from app.trainer import buckets, checkpoints, faults, masks
 from app.trainer.config import TrainConfig, get_lr, plan, validate
+from app.trainer.ema import AdapterEMA
 from app.trainer.encoding import Example, encode_ids, text_encoders
 from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled
 from app.trainer.lora import adapted_models, adapter_layers, add_lora, add_text_lora, bf16_adapter_inputs
@@ -68,7 +69,7 @@ def _on_device(example: Example, device) -> Example:
     """The example with its tensors on `device` (the loop then never copies them per step)."""
     moved = {
         name: getattr(example, name).to(device)
-        for name in ("latent_mean", "latent_std", "time_ids", "prompt_embeds", "pooled_embeds")
+        for name in ("latent_mean", "latent_std", "time_ids", "prompt_embeds", "pooled_embeds", "loss_weight")
         if getattr(example, name) is not None
     }
     return dataclasses.replace(example, **moved)
@@ -79,6 +80,16 @@ def _join(tensors: list):
     import torch
 
     return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
+
+
+def _loss_weights(batch: list[Example], latents):
+    """The batch's per-latent-pixel loss weights, or None when no example is masked."""
+    import torch
+
+    if all(e.loss_weight is None for e in batch):
+        return None
+    ones = torch.ones((1, 1, *latents.shape[-2:]), device=latents.device)
+    return torch.cat([ones if e.loss_weight is None else e.loss_weight.to(latents.device) for e in batch])
 
 
 # ---- the loop ----
@@ -101,7 +112,6 @@ def train(
     before_write runs before each checkpoint replaces the last one; it raises to stop the run
     (a worker uses it to confirm it still owns the job before touching shared files)."""
     import torch
-    import torch.nn.functional as F
     from diffusers import DDPMScheduler
 
     validate(cfg)
@@ -130,17 +140,21 @@ def train(
                 encoder.gradient_checkpointing_enable()
     params = unet_params + text_params
     optimizer = make_optimizer(cfg, unet_params, text_params, device)
+    ema = AdapterEMA(params, cfg.ema_decay) if cfg.ema_decay else None
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     alphas_cumprod = noise_scheduler.alphas_cumprod.to(device)
     prediction_type = noise_scheduler.config.prediction_type
     scaling = pipe.vae.config.scaling_factor
 
     num_images = len(examples)
-    per_epoch, steps_total, epochs_total = plan(cfg, num_images)
+    shapes = [tuple(e.latent_mean.shape[-2:]) for e in examples]  # aspect buckets: one shape per batch
+    per_epoch, steps_total, epochs_total = plan(cfg, num_images, buckets.bucket_counts(shapes))
     items = [i for i in range(num_images) for _ in range(cfg.repeats)]
     start_step, losses = 0, []
     if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
-        start_step, losses = checkpoints.load(checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg)
+        start_step, losses = checkpoints.load(
+            checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg, ema
+        )
     forward = torch.compile(unet) if cfg.compile_unet else unet
     # regional compile: each transformer block compiles once and every block of its shape reuses it
     if cfg.compile_blocks:
@@ -167,7 +181,11 @@ def train(
         epoch_losses = losses[step - pos - 1 : step]
         for model in models.values():
             model.eval()
-        on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
+        if ema is None:
+            on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
+        else:
+            with ema.applied():  # the epoch's files and samples hold the averaged weights
+                on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
         for model in models.values():
             model.train()
         (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).touch()
@@ -208,8 +226,9 @@ def train(
             raise TrainingCancelled()
         epoch, pos = divmod(step, per_epoch)
         if pos == 0 or not order:
-            order = [items[i] for i in _epoch_order(cfg, len(items), epoch)]
-        batch = [examples[i] for i in order[pos * cfg.batch_size : (pos + 1) * cfg.batch_size]]
+            shuffled = [items[i] for i in _epoch_order(cfg, len(items), epoch)]
+            order = buckets.batches(shuffled, shapes, cfg.batch_size)
+        batch = [examples[i] for i in order[pos]]
 
         # learning rate
         lr = get_lr(cfg, step, steps_total)
@@ -253,7 +272,10 @@ def train(
                 target = noise
             else:
                 target = noise_scheduler.get_velocity(latents, noise, timesteps)
-            per_sample = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+            per_sample = masks.masked_mse(pred, target, _loss_weights(batch, latents))
+            if any(e.is_prior for e in batch):  # prior preservation: class images count prior_loss_weight
+                prior = torch.tensor([e.is_prior for e in batch], device=device)
+                per_sample = torch.where(prior, per_sample * cfg.prior_loss_weight, per_sample)
             if cfg.min_snr_gamma:
                 # min-SNR: down-weight the easy, low-noise timesteps that otherwise dominate the gradient
                 snr = _snr(alphas_cumprod, timesteps)
@@ -268,6 +290,8 @@ def train(
             torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm, foreach=on_cuda or None)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            if ema is not None:
+                ema.update()
             faults.reach("step")
         except torch.OutOfMemoryError as exc:
             raise OutOfMemory(
@@ -286,10 +310,14 @@ def train(
             report(*pending)
             pending = None
             before_write()
-            checkpoints.save(checkpoints.checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg)
+            checkpoints.save(
+                checkpoints.checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg, ema
+            )
             finish_epoch(step + 1)
             epoch_start, epoch_images = time.perf_counter(), 0
 
+    if ema is not None:
+        ema.copy_to_model()  # the final files (and their check) hold the average
     for model in models.values():
         model.eval()
     return TrainResult(steps=steps_total, final_loss=losses[-1] if losses else float("nan"), losses=losses)

@@ -5,13 +5,26 @@ from contextlib import contextmanager
 from app.trainer.config import TEXT_TARGETS, TrainConfig
 from app.trainer.encoding import text_encoders
 
+RESNET_TARGETS = ("conv1", "conv2", "conv")  # LoCon: each ResNet's two 3x3 convolutions, the down/upsamplers
+
+
+def unet_targets(cfg: TrainConfig) -> list[str]:
+    """The UNet modules that get an adapter: the attention projections, plus the ResNet
+    convolutions for LoCon (peft matches a name's last parts: `conv` is only the samplers')."""
+    targets = list(cfg.target_modules)
+    return targets + list(RESNET_TARGETS) if cfg.network == "locon" else targets
+
 
 def lora_config(cfg: TrainConfig, targets):
-    """The peft LoraConfig for one model."""
+    """The peft LoraConfig for one model (DoRA: peft's weight-decomposed variant)."""
     from peft import LoraConfig
 
     return LoraConfig(
-        r=cfg.rank, lora_alpha=cfg.alpha, init_lora_weights="gaussian", target_modules=list(targets)
+        r=cfg.rank,
+        lora_alpha=cfg.alpha,
+        init_lora_weights="gaussian",
+        target_modules=list(targets),
+        use_dora=cfg.network == "dora",
     )
 
 
@@ -21,7 +34,7 @@ def add_lora(unet, cfg: TrainConfig) -> list:
     import torch
 
     unet.requires_grad_(False)
-    unet.add_adapter(lora_config(cfg, cfg.target_modules))
+    unet.add_adapter(lora_config(cfg, unet_targets(cfg)))
     params = [p for p in unet.parameters() if p.requires_grad]
     for p in params:
         p.data = p.data.to(torch.float32)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.trainer import (
     base_models,
+    buckets,
     checkpoints,
     config,
     encoding,
@@ -37,6 +38,8 @@ class TrainImage:
     original_size: tuple[int, int] = (0, 0)  # (h, w) before cropping, for SDXL time ids
     crop_top_left: tuple[int, int] = (0, 0)  # (top, left) of the crop in the original
     crop_size: int = 0  # side of the square crop in the original (0: the original's shorter side)
+    crop_hw: tuple[int, int] = (0, 0)  # (h, w) of a bucketed (non-square) crop in the original
+    mask_path: Path | None = None  # face/head mask of the crop (None with a mask on: found on the crop)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ def run_training(
     config.validate(cfg)
     if not images:
         raise TrainingError("no training images: add at least one accepted photo")
+    if cfg.prior_images:
+        raise TrainingError("prior preservation (prior images) is not available in this version yet: use 0")
     missing = [str(im.path) for im in images if not Path(im.path).is_file()]
     if missing:
         raise TrainingError(f"training image not found: {missing[0]}")
@@ -148,13 +153,20 @@ def run_training(
             resume=resume,
         )
     captions = [im.caption for im in images]
-    _, _, total_epochs = config.plan(cfg, len(images))
-
     examples = None
     try:
         examples = encoding.encode_examples(
-            pipe, images, device, cache_text=not cfg.train_text_encoder, resolution=cfg.resolution
+            pipe,
+            images,
+            device,
+            cache_text=not cfg.train_text_encoder,
+            resolution=cfg.resolution,
+            keep_size=cfg.buckets,
+            mask=cfg.mask,
+            mask_background_weight=cfg.mask_background_weight,
         )
+        shapes = [tuple(e.latent_mean.shape[-2:]) for e in examples]
+        _, _, total_epochs = config.plan(cfg, len(examples), buckets.bucket_counts(shapes))
         encoding.free_encoders(pipe, keep_text=cfg.train_text_encoder)
 
         def on_epoch_end(epoch: int, step: int, loss: float) -> None:
@@ -226,7 +238,13 @@ def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, cap
     lora_path = export.save_diffusers(models, folder, family)
     faults.reach("exporting_epoch")
     meta = export.training_metadata(
-        cfg=cfg, family=family, steps=step, epochs=epoch, num_images=num_images, captions=captions
+        cfg=cfg,
+        family=family,
+        steps=step,
+        epochs=epoch,
+        num_images=num_images,
+        captions=captions,
+        weights="ema" if cfg.ema_decay else "raw",
     )
     kohya_path = export.save_kohya(
         models, folder / kohya_name(cfg, epoch), family=family, alpha=cfg.alpha, metadata=meta
@@ -256,6 +274,7 @@ def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, cap
                 "epoch": epoch,
                 "step": step,
                 "loss": loss,
+                "weights": "ema" if cfg.ema_decay else "raw",
                 "samples": [str(p.relative_to(out_dir)) for p in paths],
             }
         )
@@ -326,7 +345,8 @@ def verify_exports(pipe, cfg: TrainConfig, diffusers_path: Path, kohya_path: Pat
     # fp32 reloads agree to rounding; in bf16 allow a few percent of the LoRA's own effect.
     tolerance = 1e-4 if str(device) == "cpu" else 0.05 * effect + 1e-3
 
-    for path in (diffusers_path, kohya_path):
+    # diffusers drops a kohya file's dora_scale (ComfyUI and A1111 read it): DoRA checks its own format
+    for path in (diffusers_path,) if cfg.network == "dora" else (diffusers_path, kohya_path):
         pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="check")
         try:
             pipe.set_adapters(["check"], adapter_weights=[1.0])
@@ -340,7 +360,8 @@ def verify_exports(pipe, cfg: TrainConfig, diffusers_path: Path, kohya_path: Pat
             raise TrainingError(
                 f"the exported {path.name} reloads differently from the trained LoRA (max error {error:.2g})"
             )
-        if not torch.equal(zero, base):
+        # DoRA's learned magnitudes stay at strength 0 (it scales only the direction): no identity there
+        if cfg.network != "dora" and not torch.equal(zero, base):
             raise TrainingError(f"{path.name} at strength 0 does not give the base model")
     unresolved = export.unresolved_kohya_keys(kohya_path, pipe)
     if unresolved:

@@ -57,6 +57,7 @@ class PhotoAnalysis:
     faces: int = 0
     box: tuple[int, int, int, int] | None = None  # main face (left, top, right, bottom)
     center: tuple[float, float] | None = None  # of the main face's landmarks
+    landmarks: list[list[float]] | None = None  # the main face's 68 points (x, y): masks for the loss
     yaw: float = 0.0
     pose: str = ""  # front, three-quarter, profile
     eyes: float = 0.0  # eye aspect ratio
@@ -225,6 +226,7 @@ def analyze_photo(
     ]
     result.faces = 1 + len(others)
     result.box, result.center = main.box, main.center
+    result.landmarks = [[round(float(x), 1), round(float(y), 1)] for x, y in main.landmarks]
     result.yaw = faces.head_yaw(main.landmarks)
     # The HOG detector's side views fire on clear profiles whose landmarks under-read the turn.
     if main.view != "front" and abs(result.yaw) < 45:

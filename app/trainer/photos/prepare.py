@@ -8,6 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
+from app.trainer import buckets as aspect_buckets
+from app.trainer import masks
 from app.trainer.photos import captions, checks, crops, ingest
 from app.trainer.photos.checks import LESSON_DATASET, LESSON_PREPARING, PhotoAnalysis, Problem, SetReport
 
@@ -18,12 +22,15 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 class PreparedImage:
     """One training crop; field for field what app.trainer.pipeline.TrainImage takes."""
 
-    path: Path  # square crop at the resolution, RGB PNG
+    path: Path  # crop at the resolution (square, or its aspect bucket's size), RGB PNG
     caption: str
     original_size: tuple[int, int]  # (h, w) of the upright photo
     crop_top_left: tuple[int, int]  # (top, left) in the photo
     crop_size: int  # side of the square in the photo's pixels
     source: Path
+    crop_hw: tuple[int, int] = (0, 0)  # (h, w) of a bucketed crop in the photo (0, 0: the square)
+    mask_path: Path | None = None  # face/head mask beside the crop (None: loss not masked)
+    bucket: tuple[int, int] | None = None  # (w, h) of its aspect bucket
 
 
 def photo_files(folder: Path) -> list[Path]:
@@ -120,11 +127,14 @@ def prepare(
     resolution: int,
     base: str = "sdxl",
     keep_rejected: bool = False,
+    buckets: bool = False,
+    mask: str = "off",
 ) -> tuple[list[PreparedImage], SetReport]:
     """Check photo files as the upload does (resolution judged at `resolution`), then write a
-    face-centred square crop of each accepted one into `out` with its caption. With
-    `keep_rejected`, readable photos that failed a check are cropped too (the caller reports
-    why); unreadable files never are."""
+    face-centred crop of each accepted one into `out` with its caption: square, or with
+    `buckets` reshaped to the aspect bucket nearest the photo's shape. `mask` ("face", "head")
+    writes the loss mask beside each crop. With `keep_rejected`, readable photos that failed a
+    check are cropped too (the caller reports why); unreadable files never are."""
     cleaned, report = check_files(paths, base=base, resolution=resolution)
     by_name = {p.name: p for p in paths}
     out.mkdir(parents=True, exist_ok=True)
@@ -136,17 +146,34 @@ def prepare(
         box, caption = crop_and_caption(
             image, analysis, resolution=resolution, trigger=trigger, class_word=class_word
         )
-        target = out / f"{i:03d}_{Path(analysis.filename).stem}.png"
-        crops.cut(image.image, box).save(target)
         width, height = analysis.size
+        bucket = aspect_buckets.nearest_bucket(width / height, resolution) if buckets else None
+        cut_box = (box.left, box.top, box.side, box.side)
+        if bucket:
+            cut_box = aspect_buckets.bucket_box(analysis.size, (box.left, box.top, box.side), bucket)
+        out_size = bucket or (resolution, resolution)
+        target = out / f"{i:03d}_{Path(analysis.filename).stem}.png"
+        left, top, w, h = cut_box
+        if bucket:
+            crop = image.image.crop((left, top, left + w, top + h))
+            crop.resize(out_size, Image.Resampling.LANCZOS).convert("RGB").save(target)
+        else:
+            crops.cut(image.image, box).save(target)
+        mask_path = None
+        if mask != "off" and analysis.landmarks:
+            full = masks.region_mask(analysis.size, analysis.landmarks, mask)
+            mask_path = masks.save_preview(masks.crop_mask(full, cut_box, out_size), target)
         prepared.append(
             PreparedImage(
                 path=target,
                 caption=caption,
                 original_size=(height, width),
-                crop_top_left=(box.top, box.left),
+                crop_top_left=(top, left),
                 crop_size=box.side,
                 source=by_name.get(analysis.filename, target),
+                crop_hw=(h, w) if bucket else (0, 0),
+                mask_path=mask_path,
+                bucket=bucket,
             )
         )
     return prepared, report

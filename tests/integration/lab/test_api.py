@@ -211,3 +211,24 @@ def test_another_learners_job_page_is_not_found(client_as, db, dataset_for, may_
 
     assert other.get(f"/lab/jobs/{job_id}").status_code == 404
     assert other.get(f"/lab/jobs/{job_id}/samples/1").status_code == 404
+
+
+def test_the_face_recipe_settings_reach_the_jobs_config(api_as, db, dataset_for, may_train):
+    learner = api_as("learner")
+    may_train(db, learner.user)
+    dataset_id = dataset_for(db, learner.user)
+    recipe = {
+        "mask": "head",
+        "mask_background_weight": 0.0,
+        "ema_decay": 0.99,
+        "optimizer": "adafactor",
+        "network": "dora",
+    }
+
+    created = learner.post("/api/jobs", json={**JOB, "dataset_id": dataset_id, **recipe})
+    unknown = learner.post("/api/jobs", json={**JOB, "dataset_id": dataset_id, "optimizer": "sgd"})
+
+    assert created.status_code == 201
+    config = db.get(TrainingJob, created.json()["id"]).config
+    assert {k: config[k] for k in recipe} == recipe
+    assert unknown.status_code == 422 and "optimizer" in str(unknown.json()["detail"])

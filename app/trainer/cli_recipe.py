@@ -1,0 +1,64 @@
+"""The face-recipe options of `loraface train` (buckets, masked loss, prior preservation, EMA,
+optimizer, network type): one decorator for the flags, one function from flags to TrainConfig fields."""
+
+import click
+
+from app.trainer.config import MASKS, NETWORKS, OPTIMIZERS
+
+RECIPE_OPTIONS = [
+    click.option(
+        "--buckets/--no-buckets",
+        "buckets",
+        default=None,
+        help="aspect-ratio buckets: crops keep the photo's shape [default: on for SDXL]",
+    ),
+    click.option(
+        "--mask",
+        type=click.Choice(MASKS),
+        default="off",
+        show_default=True,
+        help="weight the loss by a face or head mask",
+    ),
+    click.option(
+        "--mask-background-weight",
+        "mask_background_weight",
+        type=float,
+        default=0.1,
+        show_default=True,
+        help="loss weight outside the mask (0: the background teaches nothing)",
+    ),
+    click.option(
+        "--prior-images",
+        "prior_images",
+        type=int,
+        default=0,
+        show_default=True,
+        help="class images for prior preservation",
+    ),
+    click.option("--prior-loss-weight", "prior_loss_weight", type=float, default=1.0, show_default=True),
+    click.option(
+        "--ema-decay",
+        "ema_decay",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help="EMA of the adapter weights (0: off)",
+    ),
+    click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adamw", show_default=True),
+    click.option("--network", type=click.Choice(NETWORKS), default="lora", show_default=True),
+]
+
+
+def recipe_options(command):
+    """Add the recipe flags to a click command."""
+    for option in reversed(RECIPE_OPTIONS):
+        command = option(command)
+    return command
+
+
+def recipe_fields(recipe: dict, family: str) -> dict:
+    """TrainConfig fields from the flags; buckets default to on for SDXL (SD 1.5 trains squares)."""
+    fields = dict(recipe)
+    if fields.get("buckets") is None:
+        fields["buckets"] = family == "sdxl"
+    return fields
