@@ -217,16 +217,21 @@ def change_password(
             keep_tokens=keep_tokens,
         )
     except DomainError as exc:
-        tokens = auth_service.list_api_tokens(db=db, user=user)
-        ctx = {"tokens": tokens, "new_token": None, "password_error": exc.detail}
-        return render(request, "auth/account.html", ctx, status_code=exc.status_code)
+        ctx = {"tokens": auth_service.list_api_tokens(db=db, user=user), "password_error": exc.detail}
+        return render(request, "auth/account.html", {"new_token": None, **ctx}, status_code=exc.status_code)
+    return _signed_in_again(request, db, user, keep_tokens)
+
+
+def _signed_in_again(request: Request, db, user: User, keep_tokens: bool) -> Response:
+    """After a password change: a new session id for this browser too, and the message."""
     raw = auth_service.start_session(
         db=db, user=user, max_age_days=app_settings(request).session_max_age_days
     )
-    tokens = "kept" if keep_tokens else "revoked"
-    message = f"Password changed. Other devices were signed out; API tokens {tokens}."
+    message = (
+        f"Password changed. Other devices were signed out; API tokens {'kept' if keep_tokens else 'revoked'}."
+    )
     response = redirect(request, "/account", message, "success")
-    _replace_session(request, response, db, raw)  # a new session id for this browser too
+    _replace_session(request, response, db, raw)
     db.commit()
     return response
 

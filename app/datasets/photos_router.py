@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from app.auth.dependencies import DbSession
 from app.datasets import retention
 from app.datasets.dependencies import OwnDataset
+from app.dependencies import app_settings
 from app.web import redirect
 
 router = APIRouter()
@@ -12,7 +13,7 @@ router = APIRouter()
 
 @router.post("/api/datasets/{dataset_id}/photos/delete")
 def api_delete_photos(request: Request, db: DbSession, dataset: OwnDataset):
-    gone = retention.request_deletion(db=db, settings=request.app.state.settings, dataset=dataset)
+    gone = retention.request_deletion(db=db, settings=app_settings(request), dataset=dataset)
     db.commit()
     return {
         "deleted": gone,
@@ -23,7 +24,7 @@ def api_delete_photos(request: Request, db: DbSession, dataset: OwnDataset):
 
 @router.post("/lab/datasets/{dataset_id}/photos/delete")
 def delete_photos_from_form(request: Request, db: DbSession, dataset: OwnDataset):
-    gone = retention.request_deletion(db=db, settings=request.app.state.settings, dataset=dataset)
+    gone = retention.request_deletion(db=db, settings=app_settings(request), dataset=dataset)
     db.commit()
     message = (
         "The photos, crops and thumbnails of this dataset were deleted."

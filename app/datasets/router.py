@@ -202,7 +202,7 @@ def _detail_ctx(dataset, image=None) -> dict:
 
 @router.get("/lab/datasets/{dataset_id}")
 def detail_page(request: Request, db: DbSession, dataset: OwnDataset):
-    info = retention.status(db=db, settings=request.app.state.settings, dataset=dataset)
+    info = retention.status(db=db, settings=app_settings(request), dataset=dataset)
     return render(request, "datasets/detail.html", {**_detail_ctx(dataset), "retention_info": info})
 
 

@@ -14,7 +14,7 @@ from app import limits
 from app.config import Settings
 from app.datasets import exceptions as exc
 from app.datasets.models import Dataset, DatasetImage
-from app.datasets.staging import Staging, stage_for
+from app.datasets.staging import Staging, crop_names, stage_for
 from app.lab import paths
 from app.trainer import faults
 
@@ -132,12 +132,6 @@ def _store_photo(staging: Staging, image) -> None:
     relative = f"photos/{image.sha256}.jpg"
     if not (staging.root / relative).exists():
         ingest.store(image, staging.path(relative).parent)
-
-
-def crop_names(row: DatasetImage, resolution: int) -> tuple[str, str]:
-    """The crop's and thumbnail's paths under the datasets folder, named by photo and box."""
-    stem = f"{row.sha256}-{row.crop_left}-{row.crop_top}-{row.crop_size}-{resolution}"
-    return f"crops/{stem}.png", f"thumbs/{stem}.jpg"
 
 
 def _apply_crop(staging: Staging, row: DatasetImage, photo, box) -> None:

@@ -93,13 +93,17 @@ def stage_for(db: Session, root: Path) -> Staging:
     return staging
 
 
+def crop_names(row: DatasetImage, resolution: int) -> tuple[str, str]:
+    """The crop's and thumbnail's paths under the datasets folder, named by photo and box."""
+    stem = f"{row.sha256}-{row.crop_left}-{row.crop_top}-{row.crop_size}-{resolution}"
+    return f"crops/{stem}.png", f"thumbs/{stem}.jpg"
+
+
 # ---- the start-up sweep ----
 
 
 def _named_files(db: Session, user_id: int) -> set[str]:
     """Paths under the user's datasets folder that a row names (datasets, and jobs not yet ended)."""
-    from app.datasets.service import crop_names
-
     named = set()
     rows = db.execute(
         select(DatasetImage, Dataset.resolution).join(Dataset).where(Dataset.user_id == user_id)

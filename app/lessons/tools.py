@@ -7,7 +7,7 @@ from functools import cache
 
 from app.lessons import recipes
 from app.lessons.exceptions import ToolInputInvalid
-from app.trainer.base_models import shipped_configs
+from app.trainer.configs import shipped_configs
 
 TOKENIZER_FOLDERS = {"sdxl": "sdxl/tokenizer", "sd15": "sd15/tokenizer"}  # the shipped CLIP vocabularies
 BASE_TITLES = {"sdxl": "SDXL", "sd15": "SD 1.5"}

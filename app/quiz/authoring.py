@@ -19,7 +19,8 @@ from app.quiz import images
 from app.quiz import service as quiz_service
 from app.quiz.authoring_errors import GiftImportFailed, QuestionNotFound
 from app.quiz.exceptions import InvalidQuestion
-from app.quiz.gift import GiftChoice, GiftError, GiftQuestion, GiftSkipped, dump_gift, read_gift
+from app.quiz.gift import GiftChoice, GiftError, GiftQuestion, GiftSkipped, read_gift
+from app.quiz.gift_writer import dump_gift
 from app.quiz.models import Choice, Question, QuestionKind
 from app.quiz.service import ChoiceSpec, QuestionSpec
 from app.text_input import CONTROL

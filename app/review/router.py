@@ -92,7 +92,7 @@ def api_review(
 ):
     row = service.review(db=db, user=user, submission=submission, data=body)
     db.commit()
-    retention.after_review(db=db, settings=request.app.state.settings, user_id=submission.user_id)
+    retention.after_review(db=db, settings=app_settings(request), user_id=submission.user_id)
     return service.review_out(row)
 
 
@@ -366,7 +366,7 @@ def verdict_from_form(
         db.rollback()
         return _verdict_errors(request, db, submission, user, raw, [error.detail], error.status_code)
     db.commit()
-    retention.after_review(db=db, settings=request.app.state.settings, user_id=submission.user_id)
+    retention.after_review(db=db, settings=app_settings(request), user_id=submission.user_id)
     label = "approved" if data.verdict.value == "approved" else "sent back with changes requested"
     return redirect(
         request,

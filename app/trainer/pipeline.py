@@ -27,6 +27,7 @@ from app.trainer import (
 from app.trainer.config import TrainConfig
 from app.trainer.errors import TrainingCancelled, TrainingError
 from app.trainer.loop import EpochResult, TrainProgress
+from app.trainer.outputs import TrainingOutcome, copy_atomic, epoch_dir, kohya_name, saved_epochs
 
 __all__ = ["TrainImage", "TrainingOutcome", "run_training", "TrainingCancelled", "TrainingError"]
 
@@ -40,49 +41,6 @@ class TrainImage:
     crop_size: int = 0  # side of the square crop in the original (0: the original's shorter side)
     crop_hw: tuple[int, int] = (0, 0)  # (h, w) of a bucketed (non-square) crop in the original
     mask_path: Path | None = None  # face/head mask of the crop (None with a mask on: found on the crop)
-
-
-@dataclass(frozen=True)
-class TrainingOutcome:
-    lora_path: Path  # diffusers format of the last epoch: out_dir/diffusers/pytorch_lora_weights.safetensors
-    kohya_path: Path | None  # kohya/webui format of the last epoch: out_dir/<name>.safetensors (FLUX: None)
-    epochs: list[EpochResult]  # every exported epoch, including those before a resume
-    steps: int
-    final_loss: float
-    config: TrainConfig
-    family: str  # "sdxl", "sd15" or "flux"
-    losses: list[float]  # one per step
-
-
-def epoch_dir(out_dir: Path, epoch: int) -> Path:
-    """Where one epoch's exported files live."""
-    return out_dir / "epochs" / f"{epoch:03d}"
-
-
-def kohya_name(cfg: TrainConfig, epoch: int) -> str:
-    """File name of one epoch's kohya file (webui lists it as <name>-<epoch>)."""
-    return f"{cfg.name}-{epoch:03d}.safetensors"
-
-
-def saved_epochs(out_dir: Path, cfg: TrainConfig) -> list[EpochResult]:
-    """Every exported epoch on disk, in order (a resumed run also lists those before the crash)."""
-    results = []
-    for folder in sorted((out_dir / "epochs").glob("[0-9][0-9][0-9]")):
-        info_path = folder / "epoch.json"
-        if not info_path.exists():
-            continue
-        info = json.loads(info_path.read_text())
-        results.append(
-            EpochResult(
-                epoch=info["epoch"],
-                step=info["step"],
-                lora_path=folder / export.DIFFUSERS_WEIGHT_NAME,
-                kohya_path=folder / kohya_name(cfg, info["epoch"]),
-                sample_paths=[out_dir / p for p in info["samples"]],
-                loss=info["loss"],
-            )
-        )
-    return results
 
 
 def _start_fresh_or_resume(out_dir: Path, cfg: TrainConfig, resume: bool) -> None:
@@ -192,11 +150,11 @@ def run_training(
         )
         epochs = saved_epochs(out_dir, cfg)
         before_write()
-        final_diffusers = _copy_atomic(
+        final_diffusers = copy_atomic(
             epochs[-1].lora_path, out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME
         )
         faults.reach("final_export")
-        final_kohya = _copy_atomic(epochs[-1].kohya_path, out_dir / f"{cfg.name}.safetensors")
+        final_kohya = copy_atomic(epochs[-1].kohya_path, out_dir / f"{cfg.name}.safetensors")
         verify_exports(pipe, cfg, final_diffusers, final_kohya, device)
     except torch.OutOfMemoryError as exc:
         raise errors.OutOfMemory(
@@ -218,15 +176,6 @@ def run_training(
         family=model.family,
         losses=result.losses,
     )
-
-
-def _copy_atomic(source: Path, target: Path) -> Path:
-    """Copy beside the target and rename over it: a reader never sees half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(source, tmp)
-    tmp.replace(target)
-    return target
 
 
 def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, captions, device) -> EpochResult:

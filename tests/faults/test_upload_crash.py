@@ -15,8 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.datasets import service as datasets_service
+from app.datasets import staging
 from app.datasets.models import Dataset
+from app.lab import paths
 from app.trainer.faults import UPLOAD_POINTS
 from tests import dataset_photos as dp
 from tests import factories
@@ -55,7 +56,7 @@ def _serve(settings, port: int, log: Path, **env) -> subprocess.Popen:
 
 
 def _files(settings, user) -> set[str]:
-    root = datasets_service.datasets_dir(settings, user.id)
+    root = paths.datasets_dir(settings.data_dir, user.id)
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
@@ -65,7 +66,7 @@ def _expected_files(db, settings, user) -> set[str]:
     for dataset in db.scalars(select(Dataset).where(Dataset.user_id == user.id)):
         for image in dataset.images:
             names.add(f"photos/{image.sha256}.jpg")
-            names.update(datasets_service.crop_names(image, dataset.resolution))
+            names.update(staging.crop_names(image, dataset.resolution))
     return names
 
 

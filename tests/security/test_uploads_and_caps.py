@@ -9,10 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import limits
-from app.datasets import service as datasets_service
 from app.datasets import staging
 from app.datasets.models import Dataset
-from app.lab import job_store
+from app.lab import job_store, paths
 from app.quiz.models import Question
 from tests import dataset_photos as dp
 from tests import factories
@@ -51,7 +50,7 @@ def test_the_sweep_removes_orphans_and_dead_staging_and_keeps_named_files(api_as
     photo = dp.jpeg_bytes(dp.good_set(1)[0])
     created = learner.post("/api/datasets", files=[("files", ("me.jpg", photo, "image/jpeg"))])
     assert created.status_code == 201
-    root = datasets_service.datasets_dir(settings, learner.user.id)
+    root = paths.datasets_dir(settings.data_dir, learner.user.id)
     kept = {p for p in root.rglob("*") if p.is_file()}
     orphan = root / "crops" / "deadbeef-0-0-10-1024.png"
     orphan.write_bytes(b"left by a crash")

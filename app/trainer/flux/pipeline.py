@@ -15,7 +15,7 @@ from app.trainer.errors import TrainingError
 from app.trainer.flux import encoding, loop
 from app.trainer.flux import export as flux_export
 from app.trainer.loop import EpochResult
-from app.trainer.pipeline import TrainingOutcome, _copy_atomic, epoch_dir, saved_epochs
+from app.trainer.outputs import TrainingOutcome, copy_atomic, epoch_dir, saved_epochs
 
 
 def run_flux_training(
@@ -63,7 +63,7 @@ def run_flux_training(
         )
         epochs = [dataclasses.replace(e, kohya_path=None) for e in saved_epochs(out_dir, cfg)]
         before_write()
-        final = _copy_atomic(epochs[-1].lora_path, out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME)
+        final = copy_atomic(epochs[-1].lora_path, out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME)
         faults.reach("final_export")
         verify_export(pipe, cfg, final, device)
     except torch.OutOfMemoryError as exc:

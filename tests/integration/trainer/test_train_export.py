@@ -6,7 +6,8 @@ import pytest
 
 from app.trainer import export
 from app.trainer.config import TrainConfig
-from app.trainer.pipeline import run_training, saved_epochs
+from app.trainer.outputs import saved_epochs
+from app.trainer.pipeline import run_training
 from tests.integration.trainer.conftest import RES, fresh_pipe, unet_output
 
 pytestmark = pytest.mark.slow

@@ -2,7 +2,8 @@
 
 import pytest
 
-from app.quiz.gift import GiftChoice, GiftQuestion, dump_gift, parse_gift
+from app.quiz.gift import GiftChoice, GiftQuestion, parse_gift
+from app.quiz.gift_writer import dump_gift
 
 
 def parse_ok(text: str) -> list[GiftQuestion]:

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from app.trainer import export, lora
-from app.trainer.base_models import CONFIGS
 from app.trainer.config import TrainConfig
+from app.trainer.configs import CONFIGS
 
 A1111_RESNET = {
     "conv1": "in_layers_2",
