@@ -22,7 +22,9 @@ CELL_STRENGTH = 0.8  # lesson 8's default strength; each run shows its sweep cel
 
 
 class BadIds(DomainError):
-    status_code = 422
+    """A bad ids list: a 400 (422 is kept for the schema's own validation errors)."""
+
+    status_code = 400
 
 
 def parse_ids(raw: str) -> list[int]:

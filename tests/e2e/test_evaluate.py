@@ -63,7 +63,8 @@ def test_learner_generates_then_runs_a_sweep_and_sees_grid_scores_and_recommenda
 
     assert page.get_by_test_id("recommended-epoch").inner_text() in ("2", "3")
     assert page.get_by_test_id("recommended-strength").inner_text() in ("0.5", "0.7", "0.9", "1.1")
-    assert "Epoch " in recommendation.inner_text() and "lesson 8" in recommendation.inner_text()
+    # The demo base draws noise: the pick is the default one, and the page says so.
+    assert "Epoch " in recommendation.inner_text() and "default pick" in recommendation.inner_text()
     grid = page.get_by_test_id("sweep-grid")
     assert grid.is_visible()
     assert grid.evaluate("img => img.complete && img.naturalWidth > 300")
@@ -73,4 +74,4 @@ def test_learner_generates_then_runs_a_sweep_and_sees_grid_scores_and_recommenda
     assert page.get_by_text("Likeness").first.is_visible()
     # The model's own summary (the lab's part of the page) shows it after a reload.
     page.reload()
-    assert page.get_by_text("Recommended strength", exact=True).is_visible()
+    assert "Recommended: epoch" in page.get_by_test_id("model-recommendation").inner_text()

@@ -331,9 +331,20 @@ def many_workers(
         runs.update(
             int(m) for m in re.findall(r"claimed job (\d+) \(attempt", Path(proc.log_path).read_text())
         )
-    problems = [f"job {j} ran {runs[j]} times" for j in job_ids if runs[j] != 1]
+    # The evaluation sweeps the finished runs queue are jobs too: each of those must run once as well.
+    problems = [
+        f"job {j} ran {count} times"
+        for j, count in {**runs, **{j: runs[j] for j in job_ids}}.items()
+        if count != 1
+    ]
     with sessions() as db:
         for job in db.scalars(select(TrainingJob).where(TrainingJob.id.in_(job_ids))):
             if job.status != JobStatus.succeeded or job.attempt != 1:
                 problems.append(f"job {job.id}: {job.status.value}, attempt {job.attempt}, {job.error}")
-    return ManyResult(jobs=jobs, workers=workers, seconds=seconds, runs_per_job=dict(runs), problems=problems)
+    return ManyResult(
+        jobs=jobs,
+        workers=workers,
+        seconds=seconds,
+        runs_per_job={j: runs[j] for j in job_ids},
+        problems=problems,
+    )

@@ -73,8 +73,8 @@ def test_train_twice_on_one_upload_evaluate_and_compare(app, db, settings, api_a
         {"setting": "learning_rate", "label": "learning rate", "values": [0.01, 0.005]}
     ]
     assert stranger.get("/api/models/compare", params={"ids": ids}).status_code == 404
-    assert learner.get("/api/models/compare", params={"ids": "1,x"}).status_code == 422
-    assert learner.get("/api/models/compare", params={"ids": "1,2,3,4,5"}).status_code == 422
+    assert learner.get("/api/models/compare", params={"ids": "1,x"}).status_code == 400
+    assert learner.get("/api/models/compare", params={"ids": "1,2,3,4,5"}).status_code == 400
     page = learner.get("/models/compare", params={"ids": ids})
     assert page.status_code == 200 and page.text.count('data-testid="compare-curve"') == 2
     assert 'data-testid="differs"' in page.text and "noise by design" in page.text
