@@ -33,7 +33,7 @@ class JobCreate(BaseModel):
     buckets: bool = False  # aspect-ratio buckets (web crops are square today: one bucket)
     mask: Literal["off", "face", "head"] = "off"
     mask_background_weight: float = Field(default=0.1, ge=0, le=1)
-    prior_images: int = Field(default=0, ge=0, le=0)  # prior preservation is not built yet
+    prior_images: int = Field(default=0, ge=0, le=200)  # class images made by the base, cached per base
     prior_loss_weight: float = Field(default=1.0, ge=0, le=10)
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
     optimizer: Literal["adamw", "adamw8bit", "prodigy", "adafactor"] = "adamw"

@@ -153,7 +153,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
     data, changed = retrain.resolve(db=db, user=user, data=data)
     images = training_images(db=db, user=user, dataset_id=data.dataset_id)
     p = plan(
-        images=len(images),
+        images=len(images) + data.prior_images,  # class images are examples of each epoch too
         repeats=data.repeats,
         batch_size=data.batch_size,
         epochs=data.epochs,

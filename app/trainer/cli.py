@@ -226,7 +226,15 @@ def _run(
     )
     bar = tqdm(total=total, unit="step", dynamic_ncols=True)
 
+    phases = {}  # phase -> its last message (the prior's class images: how long they took)
+
     def on_progress(p) -> None:
+        if p.phase != "training":  # the prior's class images, made before the first step
+            phases[p.phase] = p.message
+            bar.write(p.message) if p.step == p.total_steps else bar.set_description(p.message)
+            return
+        if bar.desc:
+            bar.set_description("")
         bar.set_postfix(
             epoch=f"{p.epoch}/{p.total_epochs}", loss=f"{p.loss:.4f}", img_s=f"{p.images_per_second:.1f}"
         )
@@ -285,6 +293,7 @@ def _run(
         "family": model.family,
         "settings": json.loads(cfg.to_json()),
         "images": len(images),
+        "phases": phases,
         "steps": outcome.steps,
         "epochs": len(outcome.epochs),
         "final_loss": outcome.final_loss,

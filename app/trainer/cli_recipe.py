@@ -33,7 +33,7 @@ RECIPE_OPTIONS = [
         type=int,
         default=0,
         show_default=True,
-        help="class images for prior preservation",
+        help='prior preservation: class images ("photo of a <class word>") made by the base first, cached',
     ),
     click.option("--prior-loss-weight", "prior_loss_weight", type=float, default=1.0, show_default=True),
     click.option(
