@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.lab.models import JobStatus
+from app.trainer import presets
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
@@ -38,6 +39,14 @@ class JobCreate(BaseModel):
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
     optimizer: Literal["adamw", "adamw8bit", "prodigy", "adafactor"] = "adamw"
     network: Literal["lora", "locon", "dora"] = "lora"
+    preset: str | None = None  # "SDXL face, 12 GB", ...: its values fill every setting left out
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in presets.PRESETS:
+            raise ValueError(f"unknown preset: use one of {', '.join(presets.PRESETS)}")
+        return value
 
     @field_validator("trigger", "class_word")
     @classmethod

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from app.trainer import cli_inputs
-from app.trainer.cli_recipe import recipe_fields, recipe_options
+from app.trainer.cli_recipe import recipe_fields, recipe_options, with_preset
 
 STRENGTHS = (0.0, 0.5, 0.8, 1.0)  # the sweep lesson 8 reads: 0 is the base model
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -209,6 +209,7 @@ def _run(
         target_modules=FLUX_ATTENTION + FLUX_MLP if flux_mlp and model.family == "flux" else UNET_TARGETS,
         **recipe_fields(recipe, model.family),
     )
+    cfg = with_preset(cfg, model.family)
     cli_inputs.check_cost(cfg, len(photo_files), model)
     images = cli_inputs.prepare_images(
         photo_files,
@@ -220,9 +221,10 @@ def _run(
     )
     per_epoch, total, epochs_total = plan(cfg, len(images))
     click.echo(
-        f"{len(images)} photos x {cfg.repeats} repeats / batch {cfg.batch_size} = {per_epoch} steps per epoch; "
+        f"{len(images)} photos{f' + {cfg.prior_images} class images' if cfg.prior_images else ''} x {cfg.repeats} repeats / batch {cfg.batch_size} = {per_epoch} steps per epoch; "
         f"{epochs_total} epochs, {total} steps at {cfg.resolution}px, rank {cfg.rank}, alpha {cfg.alpha:g} "
         f"on {model.path} ({'tiny demo' if model.is_demo else model.family})"
+        + (f"; preset {cfg.preset!r}" if cfg.preset else "")
     )
     bar = tqdm(total=total, unit="step", dynamic_ncols=True)
 

@@ -215,7 +215,7 @@ def _class_images(pipe, cfg, model, cache_dir, device, on_progress, should_cance
                 eta_seconds=eta,
                 phase="prior images",
                 message=(
-                    f'{total} class images of "{prompt}" ready in {seconds:.1f} s '
+                    f'{total} class image{"s" if total != 1 else ""} of "{prompt}" ready in {seconds:.1f} s '
                     f"({made.count(True)} made by the base, {made.count(False)} from the cache)"
                     if done == total
                     else f"class image {done}/{total} {source} ({seconds:.1f} s so far)"
