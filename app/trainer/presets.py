@@ -132,9 +132,10 @@ def apply(cfg: TrainConfig, given: Iterable[str], family: str | None = None) -> 
 
 def measured_peak(name: str, folder: Path = RESULTS) -> dict | None:
     """The newest GPU measurement of the preset's peak memory in the results files
-    ({"presets": {name: {"peak_memory_gib": ...}}}), with the file and device; None if none."""
+    (benchmarks/preset_memory.py writes {"presets": {name: {"peak_memory_gib": ...}}} under
+    results/presets/), with the file and device; None if none."""
     files = (
-        sorted(folder.glob("*.json"), key=lambda p: (p.name[:10], p.stat().st_mtime))
+        sorted(folder.rglob("*.json"), key=lambda p: (p.name[:10], p.stat().st_mtime))
         if folder.is_dir()
         else []
     )

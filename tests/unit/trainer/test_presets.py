@@ -78,7 +78,9 @@ def test_peak_memory_comes_only_from_a_measured_gpu_run(tmp_path):
     assert (
         presets.peak_memory_text(name, tmp_path) == presets.NOT_MEASURED
     )  # a CPU figure says nothing of a GPU
-    _write(tmp_path, "2026-12-02-nvidia-h100-abc.json", "cuda", {name: {"peak_memory_gib": 11.25}})
+    _write(
+        tmp_path / "presets", "2026-12-02-nvidia-h100-abc.json", "cuda", {name: {"peak_memory_gib": 11.25}}
+    )
     _write(
         tmp_path, "2026-12-03-nvidia-h100-def.json", "cuda", {"SDXL face, 24 GB": {"peak_memory_gib": 19.0}}
     )
