@@ -31,7 +31,7 @@ def test_a_preset_under_explicit_flags_is_recorded_everywhere(run, tmp_path):  #
     )
     assert (settings["learning_rate"], settings["sample_steps"]) == (1e-3, 8)
     assert settings["prior_images"] == 1 and report["steps"] == 3
-    assert '1 class images of "photo of a woman" ready in' in report["phases"]["prior images"]
+    assert '1 class image of "photo of a woman" ready in' in report["phases"]["prior images"]
     assert "ready in" in result.output and "preset 'Demo (CPU)'" in result.output
     with safe_open(str(out / report["files"]["kohya"]), "pt") as f:
         assert f.metadata()["loraface.preset"] == "Demo (CPU)"
