@@ -52,3 +52,9 @@ class JobTooCostly(DomainError):
     """Over a cost limit (steps, pixels, rank or memory); the message names what to lower."""
 
     status_code = 422
+
+
+class PresetNotForBase(DomainError):
+    """A preset made for another base family (an SD 1.5 preset on an SDXL server)."""
+
+    status_code = 422

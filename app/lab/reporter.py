@@ -44,6 +44,9 @@ class JobReporter(threading.Thread):
 
     def update(self, p) -> None:
         """on_progress: keep the newest values in memory only (the training thread never waits on the database)."""
+        if getattr(p, "phase", "training") != "training":
+            log.info("job %s: %s", self.claim.job_id, p.message)  # class images: no step or loss yet
+            return
         with self._lock:
             if self._progress is None and p.step > 1:
                 self._resumed_from = p.step - 1

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.lab.models import JobStatus
+from app.trainer import presets
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
@@ -33,11 +34,19 @@ class JobCreate(BaseModel):
     buckets: bool = False  # aspect-ratio buckets (web crops are square today: one bucket)
     mask: Literal["off", "face", "head"] = "off"
     mask_background_weight: float = Field(default=0.1, ge=0, le=1)
-    prior_images: int = Field(default=0, ge=0, le=0)  # prior preservation is not built yet
+    prior_images: int = Field(default=0, ge=0, le=200)  # class images made by the base, cached per base
     prior_loss_weight: float = Field(default=1.0, ge=0, le=10)
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
     optimizer: Literal["adamw", "adamw8bit", "prodigy", "adafactor"] = "adamw"
     network: Literal["lora", "locon", "dora"] = "lora"
+    preset: str | None = None  # "SDXL face, 12 GB", ...: its values fill every setting left out
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in presets.PRESETS:
+            raise ValueError(f"unknown preset: use one of {', '.join(presets.PRESETS)}")
+        return value
 
     @field_validator("trigger", "class_word")
     @classmethod

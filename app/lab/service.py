@@ -16,7 +16,7 @@ from app.lab import exceptions as exc
 from app.lab import fair_order, job_store, queue, retrain
 from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
-from app.trainer import limits
+from app.trainer import limits, presets
 
 GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
 FORMATS = ("kohya", "diffusers")
@@ -145,15 +145,36 @@ RECIPE_FIELDS = (  # JobCreate fields that pass to TrainConfig under the same na
 )
 
 
+def with_preset(*, data: JobCreate, family: str) -> tuple[JobCreate, dict[str, Any]]:
+    """The request with its preset's values in every setting it leaves unset, and the preset's
+    TrainConfig values the request has no field for (gradient checkpointing, VAE tiling)."""
+    if data.preset is None:
+        return data, {}
+    preset = presets.get(data.preset)
+    family = "sdxl" if family == "demo" else family  # the tiny demo is an SDXL
+    if preset.family and preset.family != family:
+        raise exc.PresetNotForBase(
+            f"The preset {preset.name!r} is for {preset.family} bases; this one is {family}."
+        )
+    to_config = {api: field for field, api in presets.API_NAMES.items()}  # steps -> max_steps
+    given = {to_config.get(k, k) for k in data.model_fields_set}
+    fills = presets.unset_values(data.preset, given)  # in TrainConfig names
+    in_request = {presets.API_NAMES.get(k, k): v for k, v in fills.items()}
+    in_request = {k: v for k, v in in_request.items() if k in JobCreate.model_fields}
+    only_config = {k: v for k, v in fills.items() if presets.API_NAMES.get(k, k) not in in_request}
+    return data.model_copy(update=in_request), only_config
+
+
 def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -> TrainingJob:
     """Check the gate and the dataset, then queue a job with the learner's settings."""
     from app.trainer.config import TrainConfig
 
     ensure_may_train(db=db, user=user)
     data, changed = retrain.resolve(db=db, user=user, data=data)
+    data, preset_only = with_preset(data=data, family=base_family(settings))
     images = training_images(db=db, user=user, dataset_id=data.dataset_id)
     p = plan(
-        images=len(images),
+        images=len(images) + data.prior_images,  # class images are examples of each epoch too
         repeats=data.repeats,
         batch_size=data.batch_size,
         epochs=data.epochs,
@@ -174,6 +195,8 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         sample_steps=data.sample_steps,
         name=f"{data.trigger}_{data.class_word}",
         **{field: getattr(data, field) for field in RECIPE_FIELDS},
+        preset=data.preset,
+        **preset_only,
     )
     check_cost(settings=settings, cfg=cfg, images=len(images))
     try:

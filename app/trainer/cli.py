@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from app.trainer import cli_inputs
-from app.trainer.cli_recipe import recipe_fields, recipe_options
+from app.trainer.cli_recipe import recipe_fields, recipe_options, with_preset
 
 STRENGTHS = (0.0, 0.5, 0.8, 1.0)  # the sweep lesson 8 reads: 0 is the base model
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -209,6 +209,7 @@ def _run(
         target_modules=FLUX_ATTENTION + FLUX_MLP if flux_mlp and model.family == "flux" else UNET_TARGETS,
         **recipe_fields(recipe, model.family),
     )
+    cfg = with_preset(cfg, model.family)
     cli_inputs.check_cost(cfg, len(photo_files), model)
     images = cli_inputs.prepare_images(
         photo_files,
@@ -220,13 +221,22 @@ def _run(
     )
     per_epoch, total, epochs_total = plan(cfg, len(images))
     click.echo(
-        f"{len(images)} photos x {cfg.repeats} repeats / batch {cfg.batch_size} = {per_epoch} steps per epoch; "
+        f"{len(images)} photos{f' + {cfg.prior_images} class images' if cfg.prior_images else ''} x {cfg.repeats} repeats / batch {cfg.batch_size} = {per_epoch} steps per epoch; "
         f"{epochs_total} epochs, {total} steps at {cfg.resolution}px, rank {cfg.rank}, alpha {cfg.alpha:g} "
         f"on {model.path} ({'tiny demo' if model.is_demo else model.family})"
+        + (f"; preset {cfg.preset!r}" if cfg.preset else "")
     )
     bar = tqdm(total=total, unit="step", dynamic_ncols=True)
 
+    phases = {}  # phase -> its last message (the prior's class images: how long they took)
+
     def on_progress(p) -> None:
+        if p.phase != "training":  # the prior's class images, made before the first step
+            phases[p.phase] = p.message
+            bar.write(p.message) if p.step == p.total_steps else bar.set_description(p.message)
+            return
+        if bar.desc:
+            bar.set_description("")
         bar.set_postfix(
             epoch=f"{p.epoch}/{p.total_epochs}", loss=f"{p.loss:.4f}", img_s=f"{p.images_per_second:.1f}"
         )
@@ -285,6 +295,7 @@ def _run(
         "family": model.family,
         "settings": json.loads(cfg.to_json()),
         "images": len(images),
+        "phases": phases,
         "steps": outcome.steps,
         "epochs": len(outcome.epochs),
         "final_loss": outcome.final_loss,

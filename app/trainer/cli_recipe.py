@@ -1,11 +1,24 @@
 """The face-recipe options of `loraface train` (buckets, masked loss, prior preservation, EMA,
-optimizer, network type): one decorator for the flags, one function from flags to TrainConfig fields."""
+optimizer, network type) and --preset: one decorator for the flags, one function from flags to
+TrainConfig fields, one that fills in the preset under the flags given."""
+
+import dataclasses
 
 import click
+from click.core import ParameterSource
 
-from app.trainer.config import MASKS, NETWORKS, OPTIMIZERS
+from app.trainer import presets
+from app.trainer.config import MASKS, NETWORKS, OPTIMIZERS, TrainConfig
+
+CLI_NAMES = {"steps": "max_steps"}  # flags whose TrainConfig field is named otherwise
 
 RECIPE_OPTIONS = [
+    click.option(
+        "--preset",
+        type=click.Choice(list(presets.PRESETS)),
+        default=None,
+        help="start from settings for a GPU's memory; the flags you give override it",
+    ),
     click.option(
         "--buckets/--no-buckets",
         "buckets",
@@ -33,7 +46,7 @@ RECIPE_OPTIONS = [
         type=int,
         default=0,
         show_default=True,
-        help="class images for prior preservation",
+        help='prior preservation: class images ("photo of a <class word>") made by the base first, cached',
     ),
     click.option("--prior-loss-weight", "prior_loss_weight", type=float, default=1.0, show_default=True),
     click.option(
@@ -62,3 +75,15 @@ def recipe_fields(recipe: dict, family: str) -> dict:
     if fields.get("buckets") is None:
         fields["buckets"] = family == "sdxl"
     return fields
+
+
+def with_preset(cfg: TrainConfig, family: str) -> TrainConfig:
+    """cfg with its preset's values wherever no flag was given on the command line (or its env var)."""
+    ctx = click.get_current_context()
+    given = {
+        CLI_NAMES.get(name, name)
+        for name in ctx.params
+        if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    }
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    return presets.apply(cfg, given & fields, family)

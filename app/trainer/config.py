@@ -88,9 +88,10 @@ def total_steps(cfg: TrainConfig, num_images: int) -> int:
 
 
 def plan(cfg: TrainConfig, num_images: int, bucket_sizes: list[int] | None = None) -> tuple[int, int, int]:
-    """(steps per epoch, total steps, total epochs) for a run. With aspect buckets a batch holds
-    one bucket, so each bucket of `bucket_sizes` images rounds up on its own."""
-    sizes = bucket_sizes or [num_images]
+    """(steps per epoch, total steps, total epochs) for a run of `num_images` face photos (plus the
+    prior's class images). With aspect buckets a batch holds one bucket, so each bucket of
+    `bucket_sizes` examples (class images included) rounds up on its own."""
+    sizes = bucket_sizes or [num_images + cfg.prior_images]  # class images are examples of the epoch too
     per_epoch = sum(steps_per_epoch(n, cfg.repeats, cfg.batch_size) for n in sizes)
     if cfg.max_steps:
         return per_epoch, cfg.max_steps, math.ceil(cfg.max_steps / per_epoch)

@@ -32,6 +32,8 @@ class TrainProgress:
     lr: float  # this step's learning rate
     images_per_second: float  # over the current epoch
     eta_seconds: float
+    phase: str = "training"  # or "prior images": class images being made (step counts images, loss is nan)
+    message: str = ""  # a line for the learner about the phase, e.g. "class image 2/4 (1.3 s)"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from app.trainer import (
     interrupt,
     loop,
     lora,
+    prior,
     sampling,
 )
 from app.trainer.config import TrainConfig
@@ -41,6 +42,7 @@ class TrainImage:
     crop_size: int = 0  # side of the square crop in the original (0: the original's shorter side)
     crop_hw: tuple[int, int] = (0, 0)  # (h, w) of a bucketed (non-square) crop in the original
     mask_path: Path | None = None  # face/head mask of the crop (None with a mask on: found on the crop)
+    is_prior: bool = False  # a class image of prior preservation (its loss counts prior_loss_weight)
 
 
 def _start_fresh_or_resume(out_dir: Path, cfg: TrainConfig, resume: bool) -> None:
@@ -79,8 +81,6 @@ def run_training(
     config.validate(cfg)
     if not images:
         raise TrainingError("no training images: add at least one accepted photo")
-    if cfg.prior_images:
-        raise TrainingError("prior preservation (prior images) is not available in this version yet: use 0")
     missing = [str(im.path) for im in images if not Path(im.path).is_file()]
     if missing:
         raise TrainingError(f"training image not found: {missing[0]}")
@@ -89,9 +89,13 @@ def run_training(
     _start_fresh_or_resume(out_dir, cfg, resume)
     device = sampling.pick_device(device)
     model = base_models.resolve(base_model, Path(cache_dir), family)
+    if cfg.prior_images and model.family == "flux":
+        raise TrainingError("prior preservation is not available for FLUX.1 bases yet: use 0 prior images")
     # FLUX.1 is 12B + 4.7B parameters: load it in bf16 for a GPU (the adapter still trains in fp32)
     on_gpu_flux = model.family == "flux" and device.startswith("cuda")
     pipe = base_models.load_pipeline(model, dtype=torch.bfloat16 if on_gpu_flux else None)
+    if cfg.vae_tiling:
+        pipe.vae.enable_tiling()  # encode and decode in overlapping tiles: the VAE's peak memory stays small
     faults.reach("base_model_loaded")
     interrupt.check()  # loading a full base takes a while: a cancel sent meanwhile stops here
     (out_dir / "train_config.json").write_text(cfg.to_json())
@@ -113,9 +117,10 @@ def run_training(
     captions = [im.caption for im in images]
     examples = None
     try:
+        class_images = _class_images(pipe, cfg, model, Path(cache_dir), device, on_progress, should_cancel)
         examples = encoding.encode_examples(
             pipe,
-            images,
+            images + class_images,
             device,
             cache_text=not cfg.train_text_encoder,
             resolution=cfg.resolution,
@@ -176,6 +181,61 @@ def run_training(
         family=model.family,
         losses=result.losses,
     )
+
+
+def _class_images(pipe, cfg, model, cache_dir, device, on_progress, should_cancel) -> list[TrainImage]:
+    """Prior preservation's class images from the cache, the missing ones made by the base now,
+    with their time reported as the "prior images" phase of the progress."""
+    if not cfg.prior_images:
+        return []
+    prompt = prior.class_prompt(cfg.class_word)
+    folder = prior.cache_folder(
+        cache_dir,
+        base=str(model.path),
+        class_word=cfg.class_word,
+        resolution=cfg.resolution,
+        steps=cfg.sample_steps,
+        seed=cfg.seed,
+    )
+    made = []
+
+    def on_image(done: int, total: int, seconds: float, generated: bool) -> None:
+        made.append(generated)
+        source = "made by the base" if generated else "from the cache"
+        eta = seconds / made.count(True) * (total - done) if any(made) else 0.0
+        on_progress(
+            TrainProgress(
+                step=done,
+                total_steps=total,
+                epoch=0,
+                total_epochs=0,
+                loss=float("nan"),  # no loss before training starts
+                lr=0.0,
+                images_per_second=done / seconds if seconds > 0 else 0.0,
+                eta_seconds=eta,
+                phase="prior images",
+                message=(
+                    f'{total} class image{"s" if total != 1 else ""} of "{prompt}" ready in {seconds:.1f} s '
+                    f"({made.count(True)} made by the base, {made.count(False)} from the cache)"
+                    if done == total
+                    else f"class image {done}/{total} {source} ({seconds:.1f} s so far)"
+                ),
+            )
+        )
+
+    result = prior.ensure_class_images(
+        pipe,
+        folder=folder,
+        count=cfg.prior_images,
+        prompt=prompt,
+        seed=cfg.seed,
+        steps=cfg.sample_steps,
+        resolution=cfg.resolution,
+        device=device,
+        on_image=on_image,
+        should_cancel=should_cancel,
+    )
+    return [TrainImage(path=p, caption=prompt, is_prior=True) for p in result.paths]
 
 
 def _export_epoch(pipe, cfg, family, out_dir, epoch, step, loss, num_images, captions, device) -> EpochResult:
