@@ -21,7 +21,7 @@ class RecipeRow:
 
 @dataclass(frozen=True)
 class Recipe:
-    base: str  # "sdxl", "sd15", as datasets and the trainer name them
+    base: str  # "sdxl", "sd15", "flux", as datasets and the trainer name them
     title: str
     step_budget: tuple[int, int]  # total steps for 15-25 photos at batch size 1
     rows: tuple[RecipeRow, ...]

@@ -37,7 +37,8 @@ def steps_plan(*, images: int, repeats: int, epochs: int, batch_size: int, base:
         raise ToolInputInvalid("batch size must be a whole number from 1 to 64.")
     recipe = recipes.recipe(base)
     if recipe is None:
-        raise ToolInputInvalid(f"Unknown base {base!r}: choose sdxl or sd15.")
+        known = ", ".join(r.base for r in recipes.recipes())
+        raise ToolInputInvalid(f"Unknown base {base!r}: choose one of {known}.")
     per_epoch = math.ceil(images * repeats / batch_size)
     steps = per_epoch * epochs
     low, high = recipe.step_budget

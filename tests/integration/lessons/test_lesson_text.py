@@ -18,6 +18,17 @@ STATEMENTS = {
     ],
     1: ["Train only on a person who\nhas agreed to it"],
     2: ["changing alpha or rank acts like changing the learning rate"],
+    5: [
+        "guidance-distilled",
+        "not\nclassifier-free guidance",
+        "step-distilled",
+        "T5 encoder",
+        "our app does not offer those yet",
+        "non-commercial licence",
+        "Apache 2.0",
+        "read the licence of the exact checkpoint",
+        "loraface train --family flux",
+    ],
 }
 
 

@@ -65,6 +65,16 @@ def test_steps_calculator_without_javascript(client):
         params={"images": 15, "repeats": 1, "epochs": 10, "batch_size": 2, "base": "sd15"},
     )
     assert "80 steps" in under.text and "Under the SD 1.5 face budget" in under.text
+    flux = client.get(
+        "/lessons/tools/steps",
+        params={"images": 20, "repeats": 10, "epochs": 12, "batch_size": 1, "base": "flux"},
+    )
+    assert "2,400 steps" in flux.text and "Over the FLUX.1 face budget of 1,000-2,000 steps" in flux.text
+    unknown = client.get(
+        "/lessons/tools/steps",
+        params={"images": 15, "repeats": 10, "epochs": 10, "batch_size": 1, "base": "sd3"},
+    )
+    assert unknown.status_code == 400 and "choose one of sdxl, sd15, flux" in unknown.text
 
 
 def test_steps_calculator_rounds_a_partial_batch_up(client):
@@ -133,9 +143,13 @@ def test_lessons_hold_their_tools_with_working_forms(client_as, db):
         assert 'method="get" action="/lessons/tools/' in page.text
 
 
-def test_lesson_six_shows_both_recipe_cards(client_as, db):
+def test_lesson_six_shows_a_recipe_card_per_base(client_as, db):
     learner = client_as("learner")
     factories.pass_lessons(db, learner.user, 5)
     page = learner.get("/lessons/6").text
-    assert '<th scope="col">SDXL face</th><th scope="col">SD 1.5 face</th>' in page
-    assert "1,000-3,000" in page
+    assert (
+        '<th scope="col">SDXL face</th><th scope="col">SD 1.5 face</th><th scope="col">FLUX.1 face</th>'
+        in page
+    )
+    assert "1,000-3,000" in page and "1,000-2,000" in page and "5e-5 to 4e-4" in page
+    assert "natural language (T5)" in page and 'value="flux"' in page
