@@ -220,14 +220,9 @@ def delete_user(*, db: Session, user: User) -> None:
     which name the email rather than the user, go by address). The caller removes
     paths.user_dir() after the commit, so a failed commit keeps the files."""
     from app.lab import queue
-    from app.lab.models import JobStatus, TrainingJob
 
-    unfinished = select(TrainingJob.id).where(
-        TrainingJob.user_id == user.id, TrainingJob.status.in_([JobStatus.queued, JobStatus.running])
-    )
-    for job_id in db.scalars(unfinished).all():
-        # Task-queue deliveries (PostgreSQL) name the job in their own tables, which cascade from nothing.
-        queue.withdraw(db, job_id=job_id)
+    # Task-queue deliveries (PostgreSQL) name the learner in their own tables, which cascade from nothing.
+    queue.withdraw_learner(db, user_id=user.id)
     db.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
     db.delete(user)
     db.flush()

@@ -99,15 +99,24 @@ def deliver(db: Session, *, job_id: int, user_id: int) -> bool:
 
 def withdraw(db: Session, *, job_id: int) -> None:
     """The learner cancelled: drop a waiting delivery, ask a running one to abort."""
+    _withdraw_where(db, "queueing_lock = :lock", delivery_lock(job_id))
+
+
+def withdraw_learner(db: Session, *, user_id: int) -> None:
+    """An account is erased: drop or abort every delivery of theirs, including one left waiting
+    for a job that already ended (a polling worker ran it) or whose row is gone."""
+    _withdraw_where(db, "lock = :lock", learner_lock(user_id))
+
+
+def _withdraw_where(db: Session, condition: str, lock: str) -> None:
     if db.get_bind().dialect.name != "postgresql":
         return
     manager = _deferring_app().job_manager
     pending = db.execute(
         text(
-            "SELECT id, status::text FROM procrastinate_jobs "
-            "WHERE queueing_lock = :lock AND status IN ('todo', 'doing')"
+            f"SELECT id, status::text FROM procrastinate_jobs WHERE {condition} AND status IN ('todo', 'doing')"
         ),
-        {"lock": delivery_lock(job_id)},
+        {"lock": lock},
     ).all()
     for delivery_id, status in pending:
         manager.cancel_job_by_id(

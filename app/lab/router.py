@@ -10,28 +10,13 @@ from app.auth.dependencies import CurrentUser, DbSession
 from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
 from app.evaluate import model_card
-from app.lab import charts, retrain_page, service
+from app.lab import charts, retrain, retrain_page, service
 from app.lab.dependencies import OwnJob, ViewableJob, ViewableModel
 from app.lab.schemas import JobCreate, JobCreated, JobOut, ModelOut
 from app.web import redirect, render
 
 router = APIRouter()
-FORM_FIELDS = (
-    "based_on",
-    "dataset_id",
-    "trigger",
-    "class_word",
-    "steps",
-    "epochs",
-    "repeats",
-    "batch_size",
-    "rank",
-    "alpha",
-    "learning_rate",
-    "resolution",
-    "seed",
-    "sample_steps",
-)
+FORM_FIELDS = ("based_on", *retrain.SETTINGS)  # the form carries the settings a re-run copies
 
 
 # ---- JSON API ----

@@ -9,7 +9,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import JSON, String, Text, cast, column, func, inspect, select, table
+from sqlalchemy import JSON, String, Text, cast, column, func, inspect, select, table, text
 
 from app.community.models import Comment, Post, Reaction, Report
 from app.evaluate.models import Generation
@@ -213,4 +213,7 @@ def _assert_no_queued_delivery(engine, user_id: int, job_id: int) -> None:
                 | (deliveries.c.queueing_lock == queue.delivery_lock(job_id))
             )
         )
-    assert left == 0, "a training delivery of the erased learner is still queued"
+        rows = conn.execute(
+            text("SELECT id, status::text, lock, queueing_lock, args::text FROM procrastinate_jobs")
+        ).all()
+    assert left == 0, f"a delivery of the erased learner is still queued: {rows}"
