@@ -10,6 +10,11 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    @property
+    def problems(self) -> list[str]:
+        """The messages a form shows beside its fields (one, unless a subclass knows more)."""
+        return [self.detail]
+
 
 class NotFound(DomainError):
     """The object does not exist, or is not the caller's (we never tell which)."""

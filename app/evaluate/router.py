@@ -4,14 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse
-from pydantic import ValidationError
 
+from app import forms
 from app.auth.dependencies import CurrentUser, DbSession
 from app.dependencies import SettingsDep
 from app.errors import DomainError
 from app.evaluate import service
 from app.evaluate.dependencies import ViewableGeneration, ViewableSweep
-from app.evaluate.schemas import DEFAULT_SEED, GenerateIn, GenerationOut, SweepIn, SweepOut
+from app.evaluate.schemas import DEFAULT_SEED, GenerateForm, GenerateIn, GenerationOut, SweepIn, SweepOut
 from app.lab.dependencies import ViewableModel
 from app.web import is_htmx, redirect, render
 
@@ -144,37 +144,31 @@ def generate_from_form(
     model: ViewableModel,
     db: DbSession,
     user: CurrentUser,
-    prompt: Annotated[str, Form()] = "",
-    strength: Annotated[str, Form()] = "0.8",
-    seed: Annotated[str, Form()] = str(DEFAULT_SEED),
-    epoch: Annotated[str, Form()] = "",
-    steps: Annotated[str, Form()] = "",
+    form: Annotated[GenerateForm, Form()],
 ):
-    raw = {"prompt": prompt, "strength": strength, "seed": seed, "epoch": epoch, "steps": steps}
-    try:
-        data = GenerateIn.model_validate({k: v.strip() for k, v in raw.items() if v.strip()})
-        row = service.generate(db=db, settings=settings, model=model, user=user, **data.model_dump())
-    except ValidationError as error:
-        return _form_errors(request, db, model, user, raw, [_message(e) for e in error.errors()], 422)
-    except DomainError as error:
-        db.rollback()
-        return _form_errors(request, db, model, user, raw, [error.detail], error.status_code)
-    db.commit()
-    if is_htmx(request):
-        return render(
-            request, "evaluate/panel.html", {"g": row, "model": model, "new": row}, block="generation"
-        )
-    return redirect(
-        request,
-        f"/models/{model.id}/evaluate#generations",
-        message="Your image is ready.",
-        category="success",
+    def generate():
+        data = GenerateIn.model_validate(form.filled())
+        return service.generate(db=db, settings=settings, model=model, user=user, **data.model_dump())
+
+    return forms.submit(
+        db,
+        generate,
+        rejected=lambda messages, status: _form_errors(
+            request, db, model, user, form.typed(), messages, status
+        ),
+        done=lambda row: _generated(request, model, row),
     )
 
 
-def _message(error: dict) -> str:
-    field = ".".join(str(p) for p in error["loc"]) or "form"
-    return f"{field}: {error['msg']}"
+def _generated(request, model, row):
+    return forms.block_or_redirect(
+        request,
+        template="evaluate/panel.html",
+        context={"g": row, "model": model, "new": row},
+        block="generation",
+        url=f"/models/{model.id}/evaluate#generations",
+        message="Your image is ready.",
+    )
 
 
 def _form_errors(request, db, model, user, raw, messages, status_code):

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.forms import RawForm
 from app.lab.models import JobStatus
 
 DEFAULT_SEED = 123456  # lesson 8: a fixed seed makes comparisons fair
@@ -25,6 +26,16 @@ class GenerateIn(BaseModel):
         if not value:
             raise ValueError('write a prompt, e.g. "photo of sks woman, smiling"')
         return value
+
+
+class GenerateForm(RawForm):
+    """The model page's generate form as posted (GenerateIn validates its filled fields)."""
+
+    prompt: str = ""
+    strength: str = "0.8"
+    seed: str = str(DEFAULT_SEED)
+    epoch: str = ""
+    steps: str = ""
 
 
 class GenerationOut(BaseModel):

@@ -60,8 +60,12 @@ class RubricIncomplete(DomainError):
     status_code = 422
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
         super().__init__(" ".join(problems))
+        self._problems = problems
+
+    @property
+    def problems(self) -> list[str]:
+        return self._problems
 
 
 class FileGone(NotFound):

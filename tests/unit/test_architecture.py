@@ -158,7 +158,6 @@ KNOWN_LONG_ROUTES = {
     "app.community.pages.add_comment",
     "app.community.pages.edit_post",
     "app.datasets.router.upload_page",
-    "app.evaluate.router.generate_from_form",
     "app.lab.router.lab_start_job",
     "app.review.router.generate_from_form",
     "app.review.router.verdict_from_form",
