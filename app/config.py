@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024)  # one request, all files together
     # Training photos are deleted this many days after a job last used their dataset (the default choice).
     photo_retention_days: int = Field(default=30, ge=0)
+    # How often a running server looks for photos whose period ended (app/datasets/retention_clock.py).
+    retention_check_seconds: float = Field(default=3600, gt=0)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":

@@ -1,10 +1,11 @@
 """What starts and stops with the server: content seeding and the in-process worker."""
 
+import asyncio
 import logging
 
 from fastapi import FastAPI
 
-from app.datasets import retention, staging
+from app.datasets import retention, retention_clock, staging
 
 log = logging.getLogger("loraface")
 
@@ -22,6 +23,9 @@ async def startup(app: FastAPI) -> None:
         staging.sweep(db=db, settings=app.state.settings)
         retention.purge_due(db=db, settings=app.state.settings)  # photos whose time passed while down
         db.commit()
+    app.state.retention_clock = asyncio.create_task(
+        retention_clock.purge_periodically(app.state.sessionmaker, app.state.settings)
+    )
     if app.state.start_worker:
         from app.db import make_engine, make_sessionmaker
         from app.lab.worker import Worker
@@ -40,10 +44,11 @@ async def startup(app: FastAPI) -> None:
 
 async def shutdown(app: FastAPI) -> None:
     """Stop background work and release connections."""
+    clock = getattr(app.state, "retention_clock", None)
+    if clock is not None:
+        clock.cancel()
     worker = getattr(app.state, "worker", None)
     if worker is not None:
-        import asyncio
-
         # A running job stops at its next step and goes back to the queue to resume later.
         await asyncio.to_thread(worker.stop)
         app.state.worker_engine.dispose()

@@ -3,12 +3,15 @@
 sweep or open review reads them, never another learner's files, and the pages say what happened."""
 
 import shutil
+import time
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
-from app.datasets import retention
+from app.datasets import retention, retention_clock
 from app.datasets import service as datasets_service
 from app.datasets.models import Dataset
 from app.db import utcnow
@@ -18,6 +21,7 @@ from app.evaluate.schemas import SweepIn
 from app.lab import job_store, paths
 from app.lab.models import JobStatus, TrainingJob
 from app.lab.paths import job_dir
+from app.main import create_app
 from tests import factories
 from tests.photos import write_face_set
 
@@ -231,3 +235,26 @@ def test_a_purge_leaves_other_learners_and_shared_photos_alone(db, settings, fac
     assert {p: p.read_bytes() for p in _stored_files(settings, other)} == their_files
     kept = datasets_service.file_path(settings=settings, dataset=second, image=second.images[0], kind="photo")
     assert kept.is_file()
+
+
+def test_a_running_server_deletes_due_photos_with_no_other_activity(db, settings, face_photos):
+    """Nothing happens after the upload (no job, no verdict, no restart): the server's own
+    periodic check still deletes the photos once their period is over."""
+    brisk = settings.model_copy(update={"photo_retention_days": 0, "retention_check_seconds": 0.2})
+    user = factories.make_user(db)
+    with TestClient(create_app(brisk, start_worker=False)):
+        dataset = _upload(db, brisk, user, face_photos[:2])
+        assert dataset.photos_deleted_at is None  # the upload itself deletes nothing
+        deadline = time.monotonic() + 30
+        while dataset.photos_deleted_at is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            db.expire_all()
+    assert dataset.photos_deleted_at is not None and _stored_files(settings, user) == []
+
+
+def test_the_periodic_check_skips_photos_still_in_their_period(db, settings, face_photos):
+    user = factories.make_user(db)
+    dataset = _upload(db, settings, user, face_photos[:2])
+    assert retention_clock.purge_once(sessionmaker(bind=db.get_bind()), settings) == 0
+    db.expire_all()
+    assert dataset.photos_deleted_at is None and _stored_files(settings, user)
