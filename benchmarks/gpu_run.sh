@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot GPU measurement of training speed: the step profile at batch 1 and 4, the benchmark
 # (ours, fair and plain reference) at batch 1 and 4, a regional-compile row, and the end-to-end
-# run on a full-size SDXL with random weights. Every figure lands as JSON in $OUT (default
+# run on a full-size SDXL with random weights, then FLUX.1-dev's loop and a short run. Every
+# figure lands as JSON in $OUT (default
 # benchmarks/results/gpu-<date>), the benchmark's results file also in benchmarks/results/.
 #
 #   bash benchmarks/gpu_run.sh                     # on a machine with one CUDA GPU
@@ -57,6 +58,10 @@ fi
 log "end to end, 20 photos, $E2E_STEPS steps, batch 1"
 timeout 1500 "$PY" benchmarks/end_to_end.py --base "$SDXL" --device cuda --photos 20 --steps "$E2E_STEPS" \
   --json "$OUT/end_to_end.json" 2>&1 | tee "$OUT/end_to_end.txt" | tail -14
+
+log "FLUX.1-dev face LoRA: loop speed and memory at 1024 px (bf16 and fp8 base), 20-step end-to-end run"
+timeout 1200 "$PY" benchmarks/flux_speed.py --model full-dev --device cuda --steps 10 --warmup 3 --e2e-steps 20 \
+  --base-precisions "${FLUX_PRECISIONS:-bf16,fp8}" --results-dir "$OUT" 2>&1 | tee "$OUT/flux_speed.txt" | tail -6
 
 log "README table from the newest results file"
 "$PY" benchmarks/results.py --readme | tee "$OUT/readme_table.md"
