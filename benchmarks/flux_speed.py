@@ -21,8 +21,6 @@ import dataclasses
 import datetime
 import json
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import results  # noqa: E402  (benchmarks/results.py: where results files go)
 from train_speed import PeakMemory, make_images  # noqa: E402  (the SDXL benchmark's photos and memory probe)
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -161,10 +160,7 @@ def save(rows: list[dict], device: str, args) -> Path:
     import torch
 
     name = torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "nocommit"  # fmt: skip
-    if subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode:
-        commit += "-dirty"
+    commit = results.commit_id()
     date = datetime.datetime.now(datetime.UTC)
     data = {
         "date": date.isoformat(timespec="seconds"),
@@ -179,12 +175,7 @@ def save(rows: list[dict], device: str, args) -> Path:
                      "images": args.images, "rank": 16, "batch": 1},
         "figures": rows,
     }  # fmt: skip
-    folder = Path(args.results_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    path = folder / f"flux-{date:%Y-%m-%d}-{slug}-{commit}.json"
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
+    return results.write(data, Path(args.results_dir), name=name, date=date, commit=commit, prefix="flux-")
 
 
 def main() -> None:

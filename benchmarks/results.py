@@ -25,15 +25,7 @@ def save(rows: list[dict], device: str, args, *, labels: dict, mfu) -> Path:
     import torch
 
     name = torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"
-    commit = (
-        subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        or "nocommit"
-    )
-    if subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode:
-        commit += "-dirty"  # figures of uncommitted code
-    date = datetime.datetime.now(datetime.UTC)
+    commit, date = commit_id(), datetime.datetime.now(datetime.UTC)
     figures = []
     for row in rows:
         for loop_name in ("ours", "fair", "plain"):
@@ -62,17 +54,35 @@ def save(rows: list[dict], device: str, args, *, labels: dict, mfu) -> Path:
                       "note": None if device.startswith("cuda") else "not measurable on the CPU: no stated peak"},
         "figures": figures,
     }  # fmt: skip
-    folder = Path(args.results_dir)
+    return write(data, Path(args.results_dir), name=name, date=date, commit=commit)
+
+
+def commit_id() -> str:
+    """The short commit the figures were measured at ("-dirty": with uncommitted changes)."""
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        or "nocommit"
+    )
+    if subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode:
+        commit += "-dirty"  # figures of uncommitted code
+    return commit
+
+
+def write(data: dict, folder: Path, *, name: str, date, commit: str, prefix: str = "") -> Path:
+    """Write one results file, <prefix><date>-<device name>-<commit>.json, and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    path = folder / f"{date:%Y-%m-%d}-{slug}-{commit}.json"
+    path = folder / f"{prefix}{date:%Y-%m-%d}-{slug}-{commit}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def newest(folder: Path = FOLDER) -> Path:
-    """The newest results file (by the date in its name, then by when it was written)."""
-    files = sorted(folder.glob("*.json"), key=lambda p: (p.name[:10], p.stat().st_mtime))
+    """The newest train_speed results file (by the date in its name, then by when it was
+    written); other benchmarks' files carry a prefix (flux-...) and are not read here."""
+    files = sorted(folder.glob("[0-9]*.json"), key=lambda p: (p.name[:10], p.stat().st_mtime))
     if not files:
         raise SystemExit(f"no results in {folder}: run benchmarks/train_speed.py first")
     return files[-1]
