@@ -25,6 +25,10 @@ class InvalidDatasetField(DomainError):
     """A trigger, class word, name or base that cannot be used."""
 
 
+class CannotKeepPhoto(Conflict):
+    """ "Keep anyway" on a photo whose rejection is final (no face to crop) or that was not rejected."""
+
+
 DELETED_NOTE = "The photos of this dataset were deleted (your privacy setting or your request)."
 
 

@@ -110,20 +110,7 @@ def update_image(
     image: OwnImage,
     body: ImageUpdate,
 ):
-    if body.caption is not None:
-        service.update_caption(db=db, dataset=dataset, image=image, caption=body.caption)
-    if body.nudge is not None:
-        n = body.nudge
-        service.nudge_crop(
-            db=db,
-            settings=settings,
-            dataset=dataset,
-            image=image,
-            dx=n.dx,
-            dy=n.dy,
-            zoom=n.zoom,
-            reset=n.reset,
-        )
+    service.update_image(db=db, settings=settings, dataset=dataset, image=image, change=body)
     db.commit()
     return service.report(dataset=dataset)
 
@@ -197,7 +184,12 @@ def upload_page(
 
 
 def _detail_ctx(dataset, image=None) -> dict:
-    return {"dataset": dataset, "image": image, "caption_problems": service.caption_problems}
+    return {
+        "dataset": dataset,
+        "image": image,
+        "caption_problems": service.caption_problems,
+        "can_keep_anyway": service.can_keep_anyway,
+    }
 
 
 @router.get("/lab/datasets/{dataset_id}")
@@ -241,6 +233,21 @@ def nudge_page(
     service.nudge_crop(db=db, settings=settings, dataset=dataset, image=image, **NUDGES[direction])
     db.commit()
     return _card_or_back(request, dataset, image, "Crop moved.")
+
+
+@router.post("/lab/datasets/{dataset_id}/images/{image_id}/keep")
+def keep_anyway_page(
+    request: Request,
+    db: DbSession,
+    dataset: OwnDataset,
+    image: OwnImage,
+    keep: Annotated[Literal["yes", "no"], Form()],
+):
+    # The whole page, not the card: the set's count, summary and near-duplicate marks may change.
+    service.keep_anyway(db=db, dataset=dataset, image=image, keep=keep == "yes")
+    db.commit()
+    message = "Kept in the training set." if keep == "yes" else "Left out of the training set again."
+    return redirect(request, f"/lab/datasets/{dataset.id}#image-{image.id}", message, "success")
 
 
 def _card_or_back(request: Request, dataset, image, message: str):

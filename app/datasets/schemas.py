@@ -24,6 +24,7 @@ class ImageOut(BaseModel):
     id: int
     filename: str
     accepted: bool
+    kept_anyway: bool = False  # accepted because the learner overruled the checks
     problems: list[ProblemOut]
     width: int
     height: int
@@ -69,3 +70,4 @@ class NudgeIn(BaseModel):
 class ImageUpdate(BaseModel):
     caption: str | None = Field(None, max_length=500)
     nudge: NudgeIn | None = None
+    keep_anyway: bool | None = None  # overrule the photo's (overrulable) rejection, or take it back

@@ -54,7 +54,7 @@ def create_dataset(
 
     Everything is read and checked before the first byte is written; if writing fails
     half-way, the files written so far are removed again."""
-    from app.trainer.photos import checks, ingest, prepare
+    from app.trainer.photos import checks, ingest, prepare, set_checks
 
     name, trigger, class_word = name.strip(), trigger.strip() or "sks", class_word.strip() or "person"
     _check_fields(name=name, trigger=trigger, class_word=class_word, base=base)
@@ -79,7 +79,7 @@ def create_dataset(
         seen[image.sha256] = image.filename
         unique.append(image)
     analyses = prepare.analyze(unique, base=base)
-    report = checks.check_set(analyses)
+    report = set_checks.check_set(analyses)
 
     dataset = Dataset(
         user_id=user_id,
@@ -246,6 +246,58 @@ def nudge_crop(
     return image
 
 
+def update_image(*, db: Session, settings: Settings, dataset: Dataset, image: DatasetImage, change) -> None:
+    """PATCH of one photo (an ImageUpdate): keep anyway, caption, nudge, each when given."""
+    if change.keep_anyway is not None:
+        keep_anyway(db=db, dataset=dataset, image=image, keep=change.keep_anyway)
+    if change.caption is not None:
+        update_caption(db=db, dataset=dataset, image=image, caption=change.caption)
+    if change.nudge is not None:
+        n = change.nudge
+        nudge_crop(
+            db=db,
+            settings=settings,
+            dataset=dataset,
+            image=image,
+            dx=n.dx,
+            dy=n.dy,
+            zoom=n.zoom,
+            reset=n.reset,
+        )
+
+
+def can_keep_anyway(image: DatasetImage) -> bool:
+    """True when the photo was rejected only by checks the learner may overrule."""
+    from app.trainer.photos import checks
+
+    return checks.PhotoAnalysis.from_dict(image.analysis).can_keep_anyway
+
+
+def keep_anyway(*, db: Session, dataset: Dataset, image: DatasetImage, keep: bool) -> DatasetImage:
+    """The learner overrules a rejection they judge wrong (a false second face, a squint read as
+    closed eyes), or takes that back; the set checks then run again over the stored measurements
+    (count, variety, near-duplicates, identity), as the upload ran them."""
+    from app.trainer.photos import checks, set_checks
+
+    ensure_photos_kept(dataset)
+    analysis = checks.PhotoAnalysis.from_dict(image.analysis)
+    if keep and not analysis.can_keep_anyway:
+        final = [p.message for p in analysis.errors if p.code not in checks.OVERRULABLE]
+        raise exc.CannotKeepPhoto(
+            final[0] if final else "This photo passed its checks: there is nothing to overrule."
+        )
+    analyses = [checks.PhotoAnalysis.from_dict(i.analysis) for i in dataset.images]
+    for row, photo in zip(dataset.images, analyses, strict=True):
+        if row.id == image.id:
+            photo.kept_anyway = keep
+    set_report = set_checks.check_set(analyses)
+    for row, photo in zip(dataset.images, set_report.photos, strict=True):
+        row.analysis, row.accepted = photo.to_dict(), photo.accepted
+    _apply_set_report(dataset, set_report)
+    db.flush()
+    return image
+
+
 def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None:
     """Delete the dataset and the files no other dataset of the user still uses, with the copies
     its finished training jobs made (a running job keeps its own until it ends)."""
@@ -309,6 +361,7 @@ def report(*, dataset: Dataset, skipped: list[dict[str, str]] | None = None) -> 
                 "id": i.id,
                 "filename": i.filename,
                 "accepted": i.accepted,
+                "kept_anyway": bool(i.analysis.get("kept_anyway")),
                 "problems": i.problems,
                 "width": i.width,
                 "height": i.height,

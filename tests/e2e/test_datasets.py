@@ -1,6 +1,8 @@
 """A learner drops photos on the upload page, watches the per-file progress, reads the report,
 edits a caption with htmx and nudges a crop (CSP on: only the served script runs)."""
 
+import os
+
 import pytest
 
 from tests import dataset_photos as dp
@@ -57,6 +59,16 @@ def test_upload_report_caption_and_nudge(page, db, tmp_path):
         "id => { const i = document.querySelector('#' + id + ' img'); return i.complete && i.naturalWidth === 256; }",
         arg=card_id,
     )
+
+    # The learner judges the soft photo good enough: it joins the set, and the choice can be undone.
+    rejected.get_by_test_id("keep-anyway").click()
+    page.get_by_test_id("kept-anyway").wait_for()
+    assert "4 usable photos" in page.get_by_test_id("summary-sentence").inner_text()
+    assert page.locator('[data-accepted="false"]').count() == 0
+    if shots := os.environ.get("LORAFACE_SCREENSHOTS"):
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=f"{shots}/dataset-kept-{width}.png", full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e]
 
 

@@ -13,7 +13,8 @@ from PIL import Image
 from app.trainer import buckets as aspect_buckets
 from app.trainer import masks
 from app.trainer.photos import captions, checks, crops, ingest
-from app.trainer.photos.checks import LESSON_DATASET, LESSON_PREPARING, PhotoAnalysis, Problem, SetReport
+from app.trainer.photos.checks import LESSON_DATASET, LESSON_PREPARING, PhotoAnalysis, Problem
+from app.trainer.photos.set_checks import SetReport, check_set
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 
@@ -86,7 +87,7 @@ def check_files(
     with ThreadPoolExecutor(max(1, workers)) as pool:
         results = list(pool.map(one, paths))
     cleaned = {analysis.filename: image for image, analysis in results if image is not None}
-    return cleaned, checks.check_set([analysis for _, analysis in results])
+    return cleaned, check_set([analysis for _, analysis in results])
 
 
 def crop_and_caption(

@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from app.trainer.photos import checks
+from app.trainer.photos import checks, set_checks
 from tests import dataset_photos as dp
 
 
@@ -22,7 +22,7 @@ def codes(analysis):
 
 
 def test_good_set_is_usable(good_analyses):
-    report = checks.check_set([checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses])
+    report = set_checks.check_set([checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses])
     assert [a.filename for a in report.photos if not a.accepted] == []
     assert report.usable
     assert report.summary.startswith(
@@ -57,7 +57,7 @@ def test_a_different_person_is_rejected_from_the_set(good_analyses):
     stranger = checks.analyze_photo(dp.other_person(), filename="stranger.jpg")
     assert stranger.accepted  # alone it is a fine photo
     photos = [checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses] + [stranger]
-    report = checks.check_set(photos)
+    report = set_checks.check_set(photos)
     rejected = {a.filename: codes(a) for a in report.photos if not a.accepted}
     assert rejected == {"stranger.jpg": {"different_person"}}
 
@@ -72,7 +72,7 @@ def test_photo_without_a_face():
 def test_near_duplicate_is_flagged_once(good_analyses):
     twin = checks.PhotoAnalysis.from_dict(good_analyses[0].to_dict())
     twin.filename = "again.jpg"
-    report = checks.check_set(
+    report = set_checks.check_set(
         [checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses[:4]] + [twin]
     )
     assert [a.filename for a in report.photos if "near_duplicate" in codes(a)] == ["again.jpg"]
@@ -88,7 +88,7 @@ def test_near_duplicates_are_judged_among_accepted_photos_and_the_sharper_stays(
     sharper.filename, sharper.sharpness = "sharper.jpg", good_analyses[0].sharpness * 2
     others = [checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses[1:4]]
 
-    report = checks.check_set([rejected, softer, sharper, *others])
+    report = set_checks.check_set([rejected, softer, sharper, *others])
 
     flagged = {a.filename: a for a in report.photos if "near_duplicate" in codes(a)}
     assert set(flagged) == {"softer.jpg"}  # the rejected photo is nobody's original
@@ -115,7 +115,7 @@ def test_a_wide_photo_is_told_its_shorter_side(good):
 
 
 def test_too_few_makes_the_set_unusable(good_analyses):
-    report = checks.check_set([checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses[:5]])
+    report = set_checks.check_set([checks.PhotoAnalysis.from_dict(a.to_dict()) for a in good_analyses[:5]])
     assert not report.usable
     assert [p.code for p in report.problems if p.severity == "error"] == ["too_few"]
     assert report.summary.startswith("5 usable photos")
@@ -135,7 +135,7 @@ def test_summary_sentence_counts_angles_and_asks_for_daylight():
             )
     photos[0].lighting = "warm light"
     photos[11].lighting = "warm light"
-    sentence = checks.summary(photos)
+    sentence = set_checks.summary(photos)
     daylight = sum(p.lighting == "daylight" for p in photos)
     assert (
         sentence
