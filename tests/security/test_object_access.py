@@ -234,7 +234,7 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
     from app.lab.worker import Worker
     from app.quiz import authoring
     from app.quiz.authoring_schemas import QuestionIn
-    from app.review import service as review
+    from app.review import submissions
 
     data_dir = settings.data_dir
 
@@ -254,7 +254,9 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
     assert sweep.result, sweep.error
     # A second model is in review, so the first can still be submitted (a missing check would show).
     submitted = factories.make_lora_model(db, data_dir, owner, *tiny_lora, name=MODEL_NAME + "_v2")
-    submission = review.submit(db=db, settings=settings, user=owner, model_id=submitted.id, note="round one")
+    submission = submissions.submit(
+        db=db, settings=settings, user=owner, model_id=submitted.id, note="round one"
+    )
 
     post = posts.create_post(db=db, data_dir=data_dir, author=owner, uploads=[_png()],
                                  data=PostCreate(kind="help", title="My eyes melt at 1.0", body="Help?"))  # fmt: skip
