@@ -32,7 +32,7 @@ SETTING_LABELS = {
     "learning_rate": "Learning rate", "epochs": "Epochs", "max_steps": "Steps", "repeats": "Repeats",
     "batch_size": "Batch size", "seed": "Seed", "lr_scheduler": "Scheduler", "warmup_steps": "Warm-up steps",
     "min_snr_gamma": "Min-SNR γ", "noise_offset": "Noise offset", "train_text_encoder": "Text encoder trained",
-    "photos": "Photos",
+    "photos": "Photos", "base": "Base model",
 }  # fmt: skip
 
 

@@ -58,6 +58,20 @@ class SampleSource:
     label: str
 
 
+FAMILY_NAMES = {"sdxl": "SDXL", "sd15": "SD 1.5", "flux": "FLUX.1"}
+
+
+def base_of(model: LoraModel | None, job: TrainingJob | None) -> str | None:
+    """What the run trained on, without its path: "demo" (the tiny random-weights base, whose
+    images are noise by design), the family of a real base, or None when unknown."""
+    source = model or job
+    if source is None:
+        return None
+    if not source.base_model:
+        return "demo"
+    return FAMILY_NAMES.get(model.family, model.family) if model is not None else "checkpoint"
+
+
 def shared_settings(config: dict[str, Any] | None, photos: int | None) -> dict[str, Any]:
     """The public subset of a TrainConfig dict, plus how many photos were used."""
     out = {k: config[k] for k in SHARED_SETTINGS if config and config.get(k) is not None}
@@ -94,9 +108,12 @@ def snapshot(*, model: LoraModel | None = None, job: TrainingJob | None = None) 
         class_word=model.class_word if model else (config or {}).get("class_word"),
         recommended_strength=model.recommended_strength if model else None,
         recommended_epoch=model.recommended_epoch if model else None,
-        settings=shared_settings(
-            config, len(job.images) if job is not None and job.images is not None else None
-        ),
+        settings={
+            **shared_settings(
+                config, len(job.images) if job is not None and job.images is not None else None
+            ),
+            **({"base": base} if (base := base_of(model, job)) else {}),
+        },
         losses=list(job.losses or []) if job else [],
         total_steps=(job.total_steps or None) if job else (model.steps if model else None),
     )

@@ -49,7 +49,10 @@ def test_the_training_photos_and_file_paths_stay_private(api_as, model_for):
 
     text = reader.get(f"/api/posts/{post_id}").text + reader.get(f"/community/posts/{post_id}").text
 
-    assert "users/" not in text and "test-crops" not in text and ".safetensors" not in text
+    assert "users/" not in text and "test-crops" not in text
+    assert (
+        model.diffusers_path not in text and model.kohya_path not in text
+    )  # (the demo note names the format)
     assert f"/lab/jobs/{model.job_id}" not in text
     assert reader.get(f"/api/models/{model.id}").status_code == 404  # the model itself stays the owner's
 
@@ -111,3 +114,18 @@ def test_sharing_through_the_form_with_checkboxes(client_as, model_for):
     assert posted.status_code == 303
     page = owner.get(posted.headers["location"])
     assert "form_model" in page.text and page.text.count('data-testid="post-image"') == 2
+
+
+def test_a_model_of_the_demo_base_says_its_samples_are_noise(api_as, model_for, db):
+    owner, reader = api_as("learner"), api_as("learner")
+    demo = model_for(owner.user)
+    real = model_for(owner.user, name="on_sdxl")
+    real.base_model = "checkpoints/sdxl-base.safetensors"
+    db.commit()
+    demo_post, real_post = _share(owner, demo.id).json()["id"], _share(owner, real.id).json()["id"]
+
+    assert reader.get(f"/api/posts/{demo_post}").json()["settings"]["base"] == "demo"
+    assert reader.get(f"/api/posts/{real_post}").json()["settings"]["base"] == "SDXL"
+    assert 'data-testid="demo-note"' in reader.get(f"/community/posts/{demo_post}").text
+    page = reader.get(f"/community/posts/{real_post}").text
+    assert 'data-testid="demo-note"' not in page and "sdxl-base" not in page  # the path stays private
