@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.trainer import buckets, checkpoints, faults, masks
+from app.trainer import buckets, checkpoints, faults, masks, precision
 from app.trainer.config import TrainConfig, get_lr, plan, validate
 from app.trainer.ema import AdapterEMA
 from app.trainer.encoding import Example, encode_ids, text_encoders
@@ -120,8 +120,9 @@ def train(
     device = torch.device(device)
     on_cuda = device.type == "cuda"
     unet = pipe.unet
-    # bf16 weights + autocast on GPU (half the memory traffic of fp32 weights); exact fp32 on CPU.
-    unet.to(device, dtype=torch.bfloat16 if on_cuda else torch.float32)
+    # bf16 weights + autocast on GPU (half the memory traffic of fp32 weights); exact fp32 on CPU;
+    # or stored in fp8, placed before the adapters exist so they stay float32.
+    precision.place_base(unet, cfg.base_precision, device)
     if cfg.channels_last:
         unet.to(memory_format=torch.channels_last)
     text_params = []

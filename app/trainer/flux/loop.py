@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.trainer import checkpoints, faults
+from app.trainer import checkpoints, faults, precision
 from app.trainer.config import TrainConfig, get_lr, plan, validate
 from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled, TrainingError
 from app.trainer.flux.encoding import FluxExample
@@ -93,8 +93,9 @@ def train(
     device = torch.device(device)
     on_cuda = device.type == "cuda"
     transformer = pipe.transformer
-    # bf16 weights + autocast on GPU (a 12B transformer is 24 GB in bf16); exact fp32 on CPU.
-    transformer.to(device, dtype=torch.bfloat16 if on_cuda else torch.float32)
+    # bf16 weights + autocast on GPU (a 12B transformer is 24 GB in bf16, 12 GB stored in fp8);
+    # exact fp32 on CPU. The base is placed before the adapters exist, so they stay float32.
+    precision.place_base(transformer, cfg.base_precision, device)
     # peft draws the initial A matrices from the global RNG: seed it in a fork, so the same seed gives the same run
     with torch.random.fork_rng(devices=[device.index or torch.cuda.current_device()] if on_cuda else []):
         torch.manual_seed(cfg.seed)
