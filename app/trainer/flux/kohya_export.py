@@ -65,13 +65,15 @@ def kohya_mismatch(kohya: dict, peft_state: dict, transformer, *, rank: int, alp
     return None
 
 
-def write_kohya(transformer, path: Path, *, rank: int, alpha: float, metadata: dict[str, str]) -> Path:
-    """The kohya FLUX.1 file of `transformer`'s trained adapter at `path`, written only after it
-    reads back exactly; raises TrainingError when it does not."""
-    from peft.utils import get_peft_model_state_dict
+def write_kohya(
+    peft_state: dict, transformer, path: Path, *, rank: int, alpha: float, metadata: dict
+) -> Path:
+    """The kohya FLUX.1 file of a trained adapter (`peft_state`: peft's lora_A/lora_B keys of
+    `transformer`, no prefix) at `path`, written only after it reads back exactly; raises
+    TrainingError when it does not."""
     from safetensors.torch import save_file
 
-    peft_state = {k: v.detach().float().cpu() for k, v in get_peft_model_state_dict(transformer).items()}
+    peft_state = {k: v.detach().float().cpu() for k, v in peft_state.items()}
     tensors = to_kohya(peft_state, transformer, rank=rank, alpha=alpha)
     problem = kohya_mismatch(tensors, peft_state, transformer, rank=rank, alpha=alpha)
     if problem:

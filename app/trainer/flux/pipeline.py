@@ -124,7 +124,10 @@ def export_epoch(
     tmp.replace(lora_path)  # atomic: a reader never sees half a file
     kohya_path = None
     if kohya:
+        from peft.utils import get_peft_model_state_dict
+
         kohya_path = kohya_export.write_kohya(
+            get_peft_model_state_dict(pipe.transformer),
             pipe.transformer,
             folder / kohya_name(cfg, epoch),
             rank=cfg.rank,
@@ -212,6 +215,8 @@ def verify_export(pipe, cfg: TrainConfig, path: Path, device) -> None:
 
     encoding.encoders_to(pipe, device)
     trained = transformer_output(pipe, cfg, device)
+    if cfg.base_precision == "fp8":
+        _check_same_tensors(pipe.transformer, path)
     pipe.transformer.delete_adapters("default")
     base = transformer_output(pipe, cfg, device)
     effect = (trained - base).abs().max().item()
@@ -219,6 +224,17 @@ def verify_export(pipe, cfg: TrainConfig, path: Path, device) -> None:
         raise TrainingError(
             "the trained LoRA does not change the model: raise the learning rate or the steps"
         )
+    if cfg.base_precision == "fp8":
+        # peft gives an adapter loaded into a layer the dtype of that layer's weight, so a reload
+        # into this fp8 base would round the file's float32 tensors to fp8 (users reload it into
+        # their own bf16 base): the file was compared with the adapter tensor by tensor instead.
+        unresolved = flux_export.file_unresolved_keys(path, pipe.transformer)
+        if unresolved:
+            raise TrainingError(
+                f"{path.name} has keys diffusers' FLUX loader cannot place, e.g. {unresolved[0]}"
+            )
+        encoding.free_encoders(pipe)
+        return
     # fp32 reloads agree to rounding; in bf16 allow a few percent of the LoRA's own effect.
     tolerance = 1e-4 if str(device) == "cpu" else 0.05 * effect + 1e-3
     pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="check")
@@ -240,3 +256,16 @@ def verify_export(pipe, cfg: TrainConfig, path: Path, device) -> None:
     if unresolved:
         raise TrainingError(f"{path.name} has keys diffusers' FLUX loader cannot place, e.g. {unresolved[0]}")
     encoding.free_encoders(pipe)
+
+
+def _check_same_tensors(transformer, path: Path) -> None:
+    """The exported file holds the trained adapter's tensors exactly (under `transformer.` names)."""
+    import torch
+    from peft.utils import get_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    saved = load_file(str(path))
+    for key, value in get_peft_model_state_dict(transformer).items():
+        stored = saved.get(f"transformer.{key}")
+        if stored is None or not torch.equal(stored, value.detach().float().cpu()):
+            raise TrainingError(f"the exported {path.name} does not hold the trained {key}")
