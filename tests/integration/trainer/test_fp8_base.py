@@ -102,3 +102,17 @@ def test_fp8_on_another_device_is_one_clear_error(model_cache):
     pipe = base_models.load_pipeline(base_models.resolve(None, model_cache, "flux"))
     with pytest.raises(TrainingError, match="fp8 base needs a CUDA GPU or the CPU"):
         precision.place_base(pipe.transformer, "fp8", "mps")
+
+
+def test_a_whole_sdxl_run_on_an_fp8_base_is_one_clear_error(model_cache, face_images, tmp_path):
+    from app.trainer.pipeline import run_training
+
+    with pytest.raises(TrainingError, match="fp8 base is available for FLUX.1 bases only"):
+        run_training(
+            cfg=CFG,
+            images=face_images[:1],
+            out_dir=tmp_path / "run",
+            base_model=None,
+            cache_dir=model_cache,
+            device="cpu",
+        )
