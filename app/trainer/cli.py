@@ -185,7 +185,7 @@ def _run(
 ) -> dict:
     from tqdm import tqdm
 
-    from app.trainer import sampling
+    from app.trainer import precision, sampling
     from app.trainer.config import UNET_TARGETS, TrainConfig, plan
     from app.trainer.flux.lora import FLUX_ATTENTION, FLUX_MLP
     from app.trainer.pipeline import run_training
@@ -308,9 +308,11 @@ def _run(
             "cells": "samples/strength_row/strength_row.json",
         },
         "files": {
-            "kohya": f"{cfg.name}.safetensors" if outcome.kohya_path else None,  # FLUX: diffusers only
+            "kohya": f"{cfg.name}.safetensors" if outcome.kohya_path else None,  # demo FLUX: diffusers only
             "diffusers": "diffusers/pytorch_lora_weights.safetensors",
         },
+        "kohya_note": outcome.kohya_note,  # why files.kohya is null, when it is
+        "base_precision": precision.effective(cfg.base_precision, sampling.pick_device(device)),
         "epoch_samples": {
             str(e.epoch): [str(p.relative_to(out)) for p in e.sample_paths] for e in outcome.epochs
         },

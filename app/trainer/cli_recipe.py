@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 from app.trainer import presets
-from app.trainer.config import MASKS, NETWORKS, OPTIMIZERS, TrainConfig
+from app.trainer.config import BASE_PRECISIONS, MASKS, NETWORKS, OPTIMIZERS, TrainConfig
 
 CLI_NAMES = {"steps": "max_steps"}  # flags whose TrainConfig field is named otherwise
 
@@ -59,6 +59,14 @@ RECIPE_OPTIONS = [
     ),
     click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adamw", show_default=True),
     click.option("--network", type=click.Choice(NETWORKS), default="lora", show_default=True),
+    click.option(
+        "--base-precision",
+        "base_precision",
+        type=click.Choice(BASE_PRECISIONS),
+        default="bf16",
+        show_default=True,
+        help="how the frozen base is stored: bf16 (fp32 on CPU) or fp8 (half the weights' memory, for 24 GB cards)",
+    ),
 ]
 
 

@@ -12,6 +12,7 @@ TEXT_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")  # the same inside a C
 MASKS = ("off", "face", "head")
 OPTIMIZERS = ("adamw", "adamw8bit", "prodigy", "adafactor")
 NETWORKS = ("lora", "locon", "dora")
+BASE_PRECISIONS = ("bf16", "fp8")  # how the frozen base is stored (app/trainer/precision.py)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class TrainConfig:
     optimizer: str = "adamw"  # "adamw", "adamw8bit" (CUDA), "prodigy" (lr 1.0: it decides) or "adafactor"
     network: str = "lora"  # "lora" (attention), "locon" (+ ResNet convolutions) or "dora" (peft use_dora)
     vae_tiling: bool = False  # encode/decode through the VAE in tiles (less memory at 1024 px)
+    base_precision: str = "bf16"  # frozen base weights: "bf16" (fp32 on CPU) or "fp8" (half the bytes)
 
     @property
     def instance_prompt(self) -> str:
@@ -134,6 +136,10 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError(f"unknown optimizer {cfg.optimizer!r}: use {', '.join(OPTIMIZERS)}")
     if cfg.network not in NETWORKS:
         raise TrainingError(f"unknown network {cfg.network!r}: use {', '.join(NETWORKS)}")
+    if cfg.base_precision not in BASE_PRECISIONS:
+        raise TrainingError(
+            f"unknown base precision {cfg.base_precision!r}: use {', '.join(BASE_PRECISIONS)}"
+        )
 
 
 # ---- encode once ----

@@ -249,6 +249,7 @@ def recipe_metadata(cfg, *, weights: str = "raw") -> dict[str, str]:
         "loraface.ema_decay": str(cfg.ema_decay),
         "loraface.weights": weights,  # "ema" (the moving average) or "raw" (the last step's)
         "loraface.preset": cfg.preset or "",
+        "loraface.base_precision": cfg.base_precision,  # how the frozen base was stored: bf16 or fp8
     }
 
 

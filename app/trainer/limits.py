@@ -11,13 +11,18 @@ from dataclasses import dataclass
 GB = 1024**3
 
 # Rough peak-memory figures per base family, upper bounds from public SDXL/SD 1.5 LoRA recipes
-# (bf16 weights, AdamW, no gradient checkpointing); the demo base is a few MB of random weights.
+# (bf16 weights, AdamW, no gradient checkpointing), not measurements of ours; the demo base is a
+# few MB of random weights. A base stored in fp8 (base_precision) keeps one byte per linear
+# weight instead of bf16's two: FLUX.1's weights' figure halves (its norms and embedders, kept in
+# full precision, are a tiny fraction); a UNet's convolutions stay bf16 (13% of SDXL's weights),
+# so its share is rounded up to stay an upper bound.
 WEIGHTS_GB = {"sdxl": 7.0, "sd15": 2.2, "flux": 24.0, "demo": 0.1}
 ACTIVATIONS_GB_PER_MEGAPIXEL = {"sdxl": 7.0, "sd15": 3.5, "flux": 12.0, "demo": 0.6}
 # Adapter parameters per unit of rank (UNet attention projections), times fp32 weight+grad+2 moments.
 ADAPTER_PARAMS_PER_RANK = {"sdxl": 1_450_000, "sd15": 400_000, "flux": 4_700_000, "demo": 20_000}
 ADAPTER_BYTES_PER_PARAM = 16
 CHECKPOINTING_SAVES = 0.35  # gradient checkpointing keeps about a third of the activations
+FP8_WEIGHT_SHARE = {"flux": 0.5, "sdxl": 0.6, "sd15": 0.7, "demo": 1.0}  # fp8 weight bytes against bf16's
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class JobSize:
     family: str  # sdxl, sd15, flux or demo
     gradient_checkpointing: bool = False
     train_text_encoder: bool = False
+    base_precision: str = "bf16"  # how the frozen base is stored: bf16 or fp8
 
     @property
     def images_seen(self) -> int:
@@ -69,6 +75,7 @@ def job_size(cfg, images: int, family: str) -> JobSize:
         family=family,
         gradient_checkpointing=cfg.gradient_checkpointing,
         train_text_encoder=cfg.train_text_encoder,
+        base_precision=cfg.base_precision,
     )
 
 
@@ -112,7 +119,9 @@ def estimate_memory(size: JobSize) -> MemoryEstimate:
     # Cached latents: mean and std, 4 channels at 1/8 resolution, fp32.
     latents = size.images * 2 * 4 * (size.resolution // 8) ** 2 * 4
     return MemoryEstimate(
-        weights=int(WEIGHTS_GB[family] * GB),
+        weights=int(
+            WEIGHTS_GB[family] * (FP8_WEIGHT_SHARE[family] if size.base_precision == "fp8" else 1) * GB
+        ),
         activations=int(activations * GB),
         adapter=int(adapter),
         latents=int(latents),

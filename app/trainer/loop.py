@@ -5,35 +5,20 @@ in a fixed order (lr, noise, forward, loss, backward, clip, step, log, checkpoin
 
 import dataclasses
 import logging
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.trainer import buckets, checkpoints, faults, masks
+from app.trainer import buckets, faults, masks, precision
+from app.trainer.bookkeeping import StepBook, TrainProgress
 from app.trainer.config import TrainConfig, get_lr, plan, validate
 from app.trainer.ema import AdapterEMA
 from app.trainer.encoding import Example, encode_ids, text_encoders
-from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled
+from app.trainer.errors import OutOfMemory
 from app.trainer.lora import adapted_models, adapter_layers, add_lora, add_text_lora, bf16_adapter_inputs
 from app.trainer.optimizers import make_optimizer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    step: int  # optimizer steps done
-    total_steps: int
-    epoch: int  # the epoch this step belongs to (1-based)
-    total_epochs: int
-    loss: float  # this step's loss
-    lr: float  # this step's learning rate
-    images_per_second: float  # over the current epoch
-    eta_seconds: float
-    phase: str = "training"  # or "prior images": class images being made (step counts images, loss is nan)
-    message: str = ""  # a line for the learner about the phase, e.g. "class image 2/4 (1.3 s)"
 
 
 @dataclass(frozen=True)
@@ -120,8 +105,9 @@ def train(
     device = torch.device(device)
     on_cuda = device.type == "cuda"
     unet = pipe.unet
-    # bf16 weights + autocast on GPU (half the memory traffic of fp32 weights); exact fp32 on CPU.
-    unet.to(device, dtype=torch.bfloat16 if on_cuda else torch.float32)
+    # bf16 weights + autocast on GPU (half the memory traffic of fp32 weights); exact fp32 on CPU;
+    # or stored in fp8, placed before the adapters exist so they stay float32.
+    precision.place_base(unet, cfg.base_precision, device)
     if cfg.channels_last:
         unet.to(memory_format=torch.channels_last)
     text_params = []
@@ -152,11 +138,19 @@ def train(
     shapes = [tuple(e.latent_mean.shape[-2:]) for e in examples]  # aspect buckets: one shape per batch
     per_epoch, steps_total, epochs_total = plan(cfg, num_images, buckets.bucket_counts(shapes))
     items = [i for i in range(num_images) for _ in range(cfg.repeats)]
-    start_step, losses = 0, []
-    if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
-        start_step, losses = checkpoints.load(
-            checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg, ema
-        )
+    book = StepBook(
+        cfg,
+        out_dir=out_dir,
+        models=models,
+        optimizer=optimizer,
+        plan=(per_epoch, steps_total, epochs_total),
+        on_progress=on_progress,
+        on_epoch_end=on_epoch_end,
+        should_cancel=should_cancel,
+        before_write=before_write,
+        ema=ema,
+    )
+    start_step = book.resume(resume)
     forward = torch.compile(unet) if cfg.compile_unet else unet
     # regional compile: each transformer block compiles once and every block of its shape reuses it
     if cfg.compile_blocks:
@@ -175,57 +169,17 @@ def train(
         f", resuming at step {start_step}" if start_step else "",
     )
 
-    def finish_epoch(step: int) -> None:
-        """Hand the finished epoch to on_epoch_end (export, samples), then mark it done in the
-        checkpoint. A crash between the two redoes only the hand-over on resume, from the same
-        weights, so no epoch is ever skipped."""
-        epoch, pos = divmod(step - 1, per_epoch)
-        epoch_losses = losses[step - pos - 1 : step]
-        for model in models.values():
-            model.eval()
-        if ema is None:
-            on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
-        else:
-            with ema.applied():  # the epoch's files and samples hold the averaged weights
-                on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
-        for model in models.values():
-            model.train()
-        (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).touch()
-
-    if start_step and not (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).exists():
-        finish_epoch(start_step)
-    for model in models.values():
-        model.train()
+    book.begin()
     pending = None  # (step, epoch, lr, loss tensor): read one step late so the GPU never waits on us
-    epoch_start, epoch_images, order = time.perf_counter(), 0, []
+    order = []
     examples = [_on_device(e, device) for e in examples]  # once, not per step
     gen = torch.Generator(device=device)  # made once: a new CUDA generator per step costs host time
 
     def report(step: int, epoch: int, lr: float, loss_tensor) -> None:
-        loss = loss_tensor.item()  # a sync point, but the next step is already queued on the GPU
-        if not math.isfinite(loss):
-            raise NonFiniteLoss(
-                f"the loss became {loss} at step {step + 1}: lower the learning rate (now {cfg.learning_rate:g})"
-            )
-        losses.append(loss)
-        elapsed = time.perf_counter() - epoch_start
-        ips = epoch_images / elapsed if elapsed > 0 else 0.0
-        on_progress(
-            TrainProgress(
-                step=step + 1,
-                total_steps=steps_total,
-                epoch=epoch + 1,
-                total_epochs=epochs_total,
-                loss=loss,
-                lr=lr,
-                images_per_second=ips,
-                eta_seconds=(steps_total - step - 1) * cfg.batch_size / ips if ips else 0.0,
-            )
-        )
+        book.record(step, epoch, lr, loss_tensor.item())  # a sync point, but the next step is already queued
 
     for step in range(start_step, steps_total):
-        if should_cancel():
-            raise TrainingCancelled()
+        book.check_cancel()
         epoch, pos = divmod(step, per_epoch)
         if pos == 0 or not order:
             shuffled = [items[i] for i in _epoch_order(cfg, len(items), epoch)]
@@ -302,24 +256,20 @@ def train(
             ) from exc
 
         # log (the previous step's loss: reading this one now would stall the GPU)
-        epoch_images += len(batch)
+        book.epoch_images += len(batch)
         if pending:
             report(*pending)
         pending = (step, epoch, lr, loss.detach())
 
         # checkpoint and sample at the end of each epoch
-        if pos == per_epoch - 1 or step == steps_total - 1:
+        if book.ends_epoch(step, pos):
             report(*pending)
             pending = None
-            before_write()
-            checkpoints.save(
-                checkpoints.checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg, ema
-            )
-            finish_epoch(step + 1)
-            epoch_start, epoch_images = time.perf_counter(), 0
+            book.end_epoch(step + 1)
 
     if ema is not None:
         ema.copy_to_model()  # the final files (and their check) hold the average
     for model in models.values():
         model.eval()
+    losses = book.losses
     return TrainResult(steps=steps_total, final_loss=losses[-1] if losses else float("nan"), losses=losses)

@@ -21,6 +21,7 @@ class TrainingOutcome:
     config: TrainConfig
     family: str  # "sdxl", "sd15" or "flux"
     losses: list[float]  # one per step
+    kohya_note: str | None = None  # why there is no kohya file (FLUX.1 bases other than the full size)
 
 
 def epoch_dir(out_dir: Path, epoch: int) -> Path:

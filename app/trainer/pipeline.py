@@ -89,6 +89,10 @@ def run_training(
     _start_fresh_or_resume(out_dir, cfg, resume)
     device = sampling.pick_device(device)
     model = base_models.resolve(base_model, Path(cache_dir), family)
+    if cfg.base_precision == "fp8" and model.family != "flux":
+        # the UNet loop takes an fp8 base, but the exports are checked by reloading them into it,
+        # and peft gives a reloaded adapter its layer's dtype: the check would read an fp8-rounded file
+        raise TrainingError("an fp8 base is available for FLUX.1 bases only: use --base-precision bf16")
     if cfg.prior_images and model.family == "flux":
         raise TrainingError("prior preservation is not available for FLUX.1 bases yet: use 0 prior images")
     # FLUX.1 is 12B + 4.7B parameters: load it in bf16 for a GPU (the adapter still trains in fp32)

@@ -7,13 +7,13 @@ ask the transformer for the velocity, and regress it on noise - latents. Latents
 
 import logging
 import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.trainer import checkpoints, faults
+from app.trainer import faults, precision
+from app.trainer.bookkeeping import StepBook
 from app.trainer.config import TrainConfig, get_lr, plan, validate
-from app.trainer.errors import NonFiniteLoss, OutOfMemory, TrainingCancelled, TrainingError
+from app.trainer.errors import OutOfMemory, TrainingError
 from app.trainer.flux.encoding import FluxExample
 from app.trainer.flux.lora import add_flux_lora
 from app.trainer.loop import TrainProgress, TrainResult, _epoch_order
@@ -93,8 +93,9 @@ def train(
     device = torch.device(device)
     on_cuda = device.type == "cuda"
     transformer = pipe.transformer
-    # bf16 weights + autocast on GPU (a 12B transformer is 24 GB in bf16); exact fp32 on CPU.
-    transformer.to(device, dtype=torch.bfloat16 if on_cuda else torch.float32)
+    # bf16 weights + autocast on GPU (a 12B transformer is 24 GB in bf16, 12 GB stored in fp8);
+    # exact fp32 on CPU. The base is placed before the adapters exist, so they stay float32.
+    precision.place_base(transformer, cfg.base_precision, device)
     # peft draws the initial A matrices from the global RNG: seed it in a fork, so the same seed gives the same run
     with torch.random.fork_rng(devices=[device.index or torch.cuda.current_device()] if on_cuda else []):
         torch.manual_seed(cfg.seed)
@@ -109,9 +110,18 @@ def train(
     num_images = len(examples)
     per_epoch, steps_total, epochs_total = plan(cfg, num_images)
     items = [i for i in range(num_images) for _ in range(cfg.repeats)]
-    start_step, losses = 0, []
-    if resume and (checkpoints.checkpoint_dir(out_dir) / "state.pt").exists():
-        start_step, losses = checkpoints.load(checkpoints.checkpoint_dir(out_dir), models, optimizer, cfg)
+    book = StepBook(
+        cfg,
+        out_dir=out_dir,
+        models=models,
+        optimizer=optimizer,
+        plan=(per_epoch, steps_total, epochs_total),
+        on_progress=on_progress,
+        on_epoch_end=on_epoch_end,
+        should_cancel=should_cancel,
+        before_write=before_write,
+    )
+    start_step = book.resume(resume)
     log.info(
         "training FLUX.1: %d images x %d repeats / batch %d = %d steps per epoch, %d epochs, %d steps%s",
         num_images,
@@ -123,45 +133,11 @@ def train(
         f", resuming at step {start_step}" if start_step else "",
     )
 
-    def finish_epoch(step: int) -> None:
-        """Hand the finished epoch to on_epoch_end (export, samples), then mark it done in the
-        checkpoint, so a crash between the two redoes only the hand-over on resume."""
-        epoch, pos = divmod(step - 1, per_epoch)
-        epoch_losses = losses[step - pos - 1 : step]
-        transformer.eval()
-        on_epoch_end(epoch + 1, step, sum(epoch_losses) / len(epoch_losses))
-        transformer.train()
-        (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).touch()
-
-    if start_step and not (checkpoints.checkpoint_dir(out_dir) / checkpoints.EPOCH_DONE).exists():
-        finish_epoch(start_step)
-    transformer.train()
-    epoch_start, epoch_images, order = time.perf_counter(), 0, []
-
-    def report(step: int, epoch: int, lr: float, loss: float) -> None:
-        if not math.isfinite(loss):
-            raise NonFiniteLoss(
-                f"the loss became {loss} at step {step + 1}: lower the learning rate (now {cfg.learning_rate:g})"
-            )
-        losses.append(loss)
-        elapsed = time.perf_counter() - epoch_start
-        ips = epoch_images / elapsed if elapsed > 0 else 0.0
-        on_progress(
-            TrainProgress(
-                step=step + 1,
-                total_steps=steps_total,
-                epoch=epoch + 1,
-                total_epochs=epochs_total,
-                loss=loss,
-                lr=lr,
-                images_per_second=ips,
-                eta_seconds=(steps_total - step - 1) * cfg.batch_size / ips if ips else 0.0,
-            )
-        )
+    book.begin()
+    order = []
 
     for step in range(start_step, steps_total):
-        if should_cancel():
-            raise TrainingCancelled()
+        book.check_cancel()
         epoch, pos = divmod(step, per_epoch)
         if pos == 0 or not order:
             order = [items[i] for i in _epoch_order(cfg, len(items), epoch)]
@@ -211,15 +187,13 @@ def train(
             ) from exc
 
         # log
-        epoch_images += len(batch)
-        report(step, epoch, lr, loss.item())
+        book.epoch_images += len(batch)
+        book.record(step, epoch, lr, loss.item())
 
         # checkpoint and sample at the end of each epoch
-        if pos == per_epoch - 1 or step == steps_total - 1:
-            before_write()
-            checkpoints.save(checkpoints.checkpoint_dir(out_dir), models, optimizer, step + 1, losses, cfg)
-            finish_epoch(step + 1)
-            epoch_start, epoch_images = time.perf_counter(), 0
+        if book.ends_epoch(step, pos):
+            book.end_epoch(step + 1)
 
     transformer.eval()
+    losses = book.losses
     return TrainResult(steps=steps_total, final_loss=losses[-1] if losses else float("nan"), losses=losses)

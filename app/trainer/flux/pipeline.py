@@ -9,13 +9,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from app.trainer import config, errors, export, faults, sampling
+from app.trainer import config, errors, export, faults, precision, sampling
 from app.trainer.config import TrainConfig
 from app.trainer.errors import TrainingError
-from app.trainer.flux import encoding, loop
+from app.trainer.flux import encoding, kohya_export, loop
 from app.trainer.flux import export as flux_export
 from app.trainer.loop import EpochResult
-from app.trainer.outputs import TrainingOutcome, copy_atomic, epoch_dir, saved_epochs
+from app.trainer.outputs import TrainingOutcome, copy_atomic, epoch_dir, kohya_name, saved_epochs
 
 
 def run_flux_training(
@@ -32,10 +32,12 @@ def run_flux_training(
     resume: bool,
 ) -> TrainingOutcome:
     """Encode, train, export every saved epoch with samples at a fixed seed, then verify the
-    final file by reloading it. There is no kohya file: kohya_path is None."""
+    final file by reloading it. The kohya file is written (and checked) for the full-size FLUX.1
+    transformer only; otherwise kohya_path is None and kohya_note says why."""
     import torch
 
     loop.validate_flux(cfg)
+    note = kohya_export.kohya_note(pipe.transformer, cfg.network)
     captions = [im.caption for im in images]
     _, _, total_epochs = config.plan(cfg, len(images))
     examples = None
@@ -47,7 +49,11 @@ def run_flux_training(
             if epoch % cfg.save_every_epochs and epoch != total_epochs:
                 return
             before_write()
-            on_epoch(export_epoch(pipe, cfg, out_dir, epoch, step, loss, len(images), captions, device))
+            on_epoch(
+                export_epoch(
+                    pipe, cfg, out_dir, epoch, step, loss, len(images), captions, device, kohya=not note
+                )
+            )
 
         result = loop.train(
             cfg,
@@ -61,10 +67,15 @@ def run_flux_training(
             before_write=before_write,
             resume=resume,
         )
-        epochs = [dataclasses.replace(e, kohya_path=None) for e in saved_epochs(out_dir, cfg)]
+        epochs = saved_epochs(out_dir, cfg)
+        if note:
+            epochs = [dataclasses.replace(e, kohya_path=None) for e in epochs]
         before_write()
         final = copy_atomic(epochs[-1].lora_path, out_dir / "diffusers" / export.DIFFUSERS_WEIGHT_NAME)
         faults.reach("final_export")
+        final_kohya = (
+            None if note else copy_atomic(epochs[-1].kohya_path, out_dir / f"{cfg.name}.safetensors")
+        )
         verify_export(pipe, cfg, final, device)
     except torch.OutOfMemoryError as exc:
         raise errors.OutOfMemory(
@@ -78,7 +89,8 @@ def run_flux_training(
             torch.cuda.empty_cache()
     return TrainingOutcome(
         lora_path=final,
-        kohya_path=None,
+        kohya_path=final_kohya,
+        kohya_note=note,
         epochs=epochs,
         steps=result.steps,
         final_loss=result.final_loss,
@@ -88,24 +100,40 @@ def run_flux_training(
     )
 
 
-def export_epoch(pipe, cfg, out_dir, epoch, step, loss, num_images, captions, device) -> EpochResult:
-    """Write one epoch's LoRA and its samples at the fixed seed; epoch.json marks it complete."""
+def export_epoch(
+    pipe, cfg, out_dir, epoch, step, loss, num_images, captions, device, *, kohya: bool = False
+) -> EpochResult:
+    """Write one epoch's LoRA (and with `kohya` its kohya FLUX.1 file, checked by reading it back)
+    and its samples at the fixed seed; epoch.json marks it complete."""
     import torch
     from safetensors.torch import load_file, save_file
 
     folder = epoch_dir(out_dir, epoch)
     lora_path = flux_export.save_diffusers(pipe.transformer, folder)
     # the run's settings travel in the file, as in the SDXL exports (diffusers keeps its own keys)
-    meta = export.read_metadata(lora_path) | {
+    ours = {
         "loraface.train_config": cfg.to_json(),
         "loraface.family": "flux",
+        "loraface.base_precision": precision.effective(cfg.base_precision, device),
         "modelspec.trigger_phrase": cfg.instance_prompt,
         "ss_steps": str(step),
         "ss_num_train_images": str(num_images * cfg.repeats),
     }
     tmp = lora_path.with_name(lora_path.name + ".tmp")
-    save_file(load_file(str(lora_path)), str(tmp), metadata=meta)
+    save_file(load_file(str(lora_path)), str(tmp), metadata=export.read_metadata(lora_path) | ours)
     tmp.replace(lora_path)  # atomic: a reader never sees half a file
+    kohya_path = None
+    if kohya:
+        from peft.utils import get_peft_model_state_dict
+
+        kohya_path = kohya_export.write_kohya(
+            get_peft_model_state_dict(pipe.transformer),
+            pipe.transformer,
+            folder / kohya_name(cfg, epoch),
+            rank=cfg.rank,
+            alpha=cfg.alpha,
+            metadata=kohya_metadata(pipe.transformer, cfg, step, epoch, num_images, captions) | ours,
+        )
     faults.reach("exporting_epoch")
 
     # Samples with the adapter as trained (strength 1), on the run's seed, so epochs compare fairly.
@@ -136,8 +164,19 @@ def export_epoch(pipe, cfg, out_dir, epoch, step, loss, num_images, captions, de
         )
     )
     return EpochResult(
-        epoch=epoch, step=step, lora_path=lora_path, kohya_path=None, sample_paths=paths, loss=loss
+        epoch=epoch, step=step, lora_path=lora_path, kohya_path=kohya_path, sample_paths=paths, loss=loss
     )
+
+
+def kohya_metadata(transformer, cfg, step, epoch, num_images, captions) -> dict[str, str]:
+    """The SDXL files' ss_*/modelspec keys, with FLUX.1's base version and architecture names."""
+    variant = "dev" if transformer.config.guidance_embeds else "schnell"
+    return export.training_metadata(
+        cfg=cfg, family="flux", steps=step, epochs=epoch, num_images=num_images, captions=captions
+    ) | {
+        "ss_base_model_version": f"flux1-{variant}",
+        "modelspec.architecture": f"flux-1-{variant}/lora",
+    }
 
 
 def transformer_output(pipe, cfg: TrainConfig, device):
@@ -176,6 +215,8 @@ def verify_export(pipe, cfg: TrainConfig, path: Path, device) -> None:
 
     encoding.encoders_to(pipe, device)
     trained = transformer_output(pipe, cfg, device)
+    if cfg.base_precision == "fp8":
+        _check_same_tensors(pipe.transformer, path)
     pipe.transformer.delete_adapters("default")
     base = transformer_output(pipe, cfg, device)
     effect = (trained - base).abs().max().item()
@@ -183,6 +224,17 @@ def verify_export(pipe, cfg: TrainConfig, path: Path, device) -> None:
         raise TrainingError(
             "the trained LoRA does not change the model: raise the learning rate or the steps"
         )
+    if cfg.base_precision == "fp8":
+        # peft gives an adapter loaded into a layer the dtype of that layer's weight, so a reload
+        # into this fp8 base would round the file's float32 tensors to fp8 (users reload it into
+        # their own bf16 base): the file was compared with the adapter tensor by tensor instead.
+        unresolved = flux_export.file_unresolved_keys(path, pipe.transformer)
+        if unresolved:
+            raise TrainingError(
+                f"{path.name} has keys diffusers' FLUX loader cannot place, e.g. {unresolved[0]}"
+            )
+        encoding.free_encoders(pipe)
+        return
     # fp32 reloads agree to rounding; in bf16 allow a few percent of the LoRA's own effect.
     tolerance = 1e-4 if str(device) == "cpu" else 0.05 * effect + 1e-3
     pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="check")
@@ -204,3 +256,16 @@ def verify_export(pipe, cfg: TrainConfig, path: Path, device) -> None:
     if unresolved:
         raise TrainingError(f"{path.name} has keys diffusers' FLUX loader cannot place, e.g. {unresolved[0]}")
     encoding.free_encoders(pipe)
+
+
+def _check_same_tensors(transformer, path: Path) -> None:
+    """The exported file holds the trained adapter's tensors exactly (under `transformer.` names)."""
+    import torch
+    from peft.utils import get_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    saved = load_file(str(path))
+    for key, value in get_peft_model_state_dict(transformer).items():
+        stored = saved.get(f"transformer.{key}")
+        if stored is None or not torch.equal(stored, value.detach().float().cpu()):
+            raise TrainingError(f"the exported {path.name} does not hold the trained {key}")

@@ -1,5 +1,5 @@
-"""`loraface train --family flux` on the tiny FLUX base writes the diffusers file, samples and a
-report with "family": "flux"; a FLUX transformer without its text encoders ends with one line
+"""`loraface train --family flux` on the tiny FLUX base (stored in fp8) writes the diffusers file,
+samples and a report with "family": "flux" and why there is no kohya file; a FLUX transformer without its text encoders ends with one line
 and exit code 2."""
 
 import json
@@ -50,11 +50,16 @@ def test_train_family_flux_writes_the_diffusers_file_samples_and_report(run, tmp
     result = run(
         "train", photos, "--trigger", "sks", "--class-word", "woman", "--out", out,
         "--steps", "4", "--rank", "4", "--resolution", "64", "--lr", "1e-2", "--family", "flux", "--flux-mlp",
+        "--base-precision", "fp8",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     assert report["family"] == "flux" and report["steps"] == 4
     assert report["files"] == {"kohya": None, "diffusers": "diffusers/pytorch_lora_weights.safetensors"}
+    assert (
+        "full-size" in report["kohya_note"]
+    )  # the demo is not the full-size FLUX.1 kohya files are read for
+    assert report["base_precision"] == "fp8" and report["settings"]["base_precision"] == "fp8"
     assert (out / report["files"]["diffusers"]).stat().st_size > 0
     for path in [*report["strength_samples"].values(), *sum(report["epoch_samples"].values(), [])]:
         assert (out / path).is_file()
