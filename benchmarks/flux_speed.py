@@ -1,13 +1,13 @@
 """FLUX.1 face LoRA speed and memory: the real loop (app.trainer.flux) on a full-size FLUX.1
 with random weights, and a whole run end to end (encode, train, export, samples, verify).
 
-Printed per base precision: seconds per step and it/s of the training loop at the preset's
-settings, peak memory of the loop (CUDA: allocated; CPU: resident set), and the end-to-end time
-of a short run. Figures land in benchmarks/results/flux-<date>-<device>-<commit>.json.
+Printed per FLUX face preset (app/trainer/presets.py: fp8 base for 24 GB cards, bf16 for 80 GB):
+seconds per step and it/s of the training loop at the preset's settings, peak memory of the loop
+(CUDA: allocated; CPU: resident set), and the end-to-end time of a short run. A GPU run's file
+also gives each preset's measured peak, which the lab shows beside the preset. Figures land in benchmarks/results/flux-<date>-<device>-<commit>.json.
 
     python benchmarks/flux_speed.py --model tiny --device cpu --steps 3
-    python benchmarks/flux_speed.py --model full-dev --device cuda --steps 10 --warmup 3 \\
-        --base-precisions bf16,fp8
+    python benchmarks/flux_speed.py --model full-dev --device cuda --steps 10 --warmup 3
 
 full-dev builds the FLUX.1-dev transformer (12B), CLIP-L, T5-XXL and the VAE from the configs
 shipped in app/trainer/configs/flux-dev with random weights (no download): a step's speed does
@@ -21,6 +21,7 @@ import dataclasses
 import datetime
 import json
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ import results  # noqa: E402  (benchmarks/results.py: where results files go)
 from train_speed import PeakMemory, make_images  # noqa: E402  (the SDXL benchmark's photos and memory probe)
 
 RESULTS = ROOT / "benchmarks" / "results"
+FLUX_PRESETS = ["FLUX.1 face, 24 GB", "FLUX.1 face, 80 GB"]
 
 
 def build_pipe(model: str, device: str, cache_dir: Path):
@@ -87,24 +89,17 @@ def build_pipe(model: str, device: str, cache_dir: Path):
     return pipe, 1024
 
 
-def face_config(resolution: int, steps: int, images: int, base_precision: str):
-    """The FLUX face settings of the recipe card (rank 16, lr 1e-4, batch 1), one epoch long."""
+def preset_config(name: str, resolution: int, steps: int, images: int, device: str):
+    """The FLUX face preset's settings, one epoch long (no export while the clock runs)."""
+    from app.trainer import presets
     from app.trainer.config import TrainConfig
 
-    cfg = TrainConfig(
-        trigger="sks",
-        class_word="woman",
-        resolution=resolution,
-        rank=16,
-        alpha=16.0,
-        learning_rate=1e-4,
-        max_steps=steps,
-        batch_size=1,
-        repeats=steps // images + 1,  # one epoch covers the timed steps: no export mid-timing
-        sample_steps=4,
+    cfg = presets.apply(TrainConfig(trigger="sks", class_word="woman", preset=name), given=())
+    cfg = dataclasses.replace(
+        cfg, resolution=resolution, max_steps=steps, epochs=None, repeats=steps // images + 1, sample_steps=4
     )
-    if base_precision != "default":
-        cfg = dataclasses.replace(cfg, base_precision=base_precision)
+    if device == "cpu" and cfg.optimizer == "adamw8bit":
+        cfg = dataclasses.replace(cfg, optimizer="adamw")  # CPU smoke run only: 8-bit AdamW needs CUDA
     return cfg
 
 
@@ -174,6 +169,9 @@ def save(rows: list[dict], device: str, args) -> Path:
         "settings": {"steps": args.steps, "warmup": args.warmup, "e2e_steps": args.e2e_steps,
                      "images": args.images, "rank": 16, "batch": 1},
         "figures": rows,
+        # read by app.trainer.presets (GPU runs only): each preset's measured peak beside its name
+        "presets": {r["preset"]: {"peak_memory_gib": r.get("peak_memory_gib"),
+                                  "seconds_per_step": r.get("seconds_per_step")} for r in rows if "error" not in r},
     }  # fmt: skip
     return results.write(data, Path(args.results_dir), name=name, date=date, commit=commit, prefix="flux-")
 
@@ -188,8 +186,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--e2e-steps", type=int, default=20, help="steps of the end-to-end run; 0: skip it")
     parser.add_argument("--images", type=int, default=4)
-    parser.add_argument("--base-precisions", default="default",
-                        help="comma-separated base precisions to time (e.g. bf16,fp8); default: the trainer's")  # fmt: skip
+    parser.add_argument("--preset", action="append", dest="presets", metavar="NAME",
+                        help="a FLUX preset to measure (repeatable); default: every FLUX preset")  # fmt: skip
     parser.add_argument("--results-dir", default=str(RESULTS))
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
@@ -199,23 +197,25 @@ def main() -> None:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     work = Path(tempfile.mkdtemp(prefix="flux-speed-"))
     rows = []
-    for precision in args.base_precisions.split(","):
+    for name in args.presets or FLUX_PRESETS:
         pipe, resolution = build_pipe(args.model, device, work / "cache")
         images, kind = make_images(work / f"photos-{resolution}", resolution, args.images)
-        cfg = face_config(resolution, args.warmup + args.steps, len(images), precision)
-        row = {"base_precision": precision, "resolution": resolution, "photos": kind}
+        cfg = preset_config(name, resolution, args.warmup + args.steps, len(images), device)
+        row = {"preset": name, "base_precision": cfg.base_precision, "optimizer": cfg.optimizer,
+               "gradient_checkpointing": cfg.gradient_checkpointing, "resolution": resolution, "photos": kind}  # fmt: skip
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower())
         try:
             row.update(time_loop(pipe, images, cfg=cfg, warmup=args.warmup, device=device,
-                                 out_dir=work / f"loop-{precision}"))  # fmt: skip
+                                 out_dir=work / f"loop-{slug}"))  # fmt: skip
             if args.e2e_steps:
                 pipe, _ = build_pipe(args.model, device, work / "cache")  # a fresh base: no adapter on it
                 e2e_cfg = dataclasses.replace(
                     cfg, max_steps=args.e2e_steps, repeats=args.e2e_steps // len(images) + 1
                 )
                 row["end_to_end_seconds"] = end_to_end(pipe, images, cfg=e2e_cfg, device=device,
-                                                       out_dir=work / f"e2e-{precision}")  # fmt: skip
+                                                       out_dir=work / f"e2e-{slug}")  # fmt: skip
                 row["end_to_end_steps"] = args.e2e_steps
-        except Exception as error:  # one precision that fails (out of memory) must not lose the others
+        except Exception as error:  # one preset that fails (out of memory) must not lose the others
             row["error"] = f"{type(error).__name__}: {error}"
         rows.append(row)
         pipe = None

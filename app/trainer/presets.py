@@ -23,7 +23,7 @@ API_NAMES = {
 class Preset:
     name: str
     description: str  # one sentence for the learner: which card, what it trades
-    family: str | None  # the base family it is made for ("sdxl", "sd15"); None: any
+    family: str | None  # the base family it is made for ("sdxl", "sd15", "flux"); None: any
     values: dict  # TrainConfig fields
 
 
@@ -78,6 +78,44 @@ PRESETS = {
                 "optimizer": "adamw",
                 "gradient_checkpointing": True,
                 "vae_tiling": False,
+                "buckets": False,
+            },
+        ),
+        Preset(
+            name="FLUX.1 face, 24 GB",
+            description=(
+                "FLUX.1 at 1024 px on a 24 GB card: the frozen transformer stored in fp8 (half the "
+                "memory of bf16), gradient checkpointing, 8-bit AdamW, batch 1."
+            ),
+            family="flux",
+            values={
+                "resolution": 1024,
+                "batch_size": 1,
+                "rank": 16,
+                "alpha": 16.0,
+                "learning_rate": 1e-4,
+                "optimizer": "adamw8bit",
+                "gradient_checkpointing": True,
+                "base_precision": "fp8",
+                "buckets": False,
+            },
+        ),
+        Preset(
+            name="FLUX.1 face, 80 GB",
+            description=(
+                "FLUX.1 at 1024 px on an 80 GB card (A100, H100): the transformer in bf16, standard "
+                "AdamW, no recomputation, batch 1."
+            ),
+            family="flux",
+            values={
+                "resolution": 1024,
+                "batch_size": 1,
+                "rank": 16,
+                "alpha": 16.0,
+                "learning_rate": 1e-4,
+                "optimizer": "adamw",
+                "gradient_checkpointing": False,
+                "base_precision": "bf16",
                 "buckets": False,
             },
         ),
