@@ -6,12 +6,12 @@ A page form is posted as strings: a `RawForm` subclass names its fields once (Fa
 to the JSON schema that validates them, so the page and the API apply the same rules.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
@@ -35,6 +35,12 @@ class RawForm(BaseModel):
         return {k: v.strip() for k, v in self.model_dump().items() if isinstance(v, str) and v.strip()}
 
 
+def form_of(name: str, fields: Iterable[str], doc: str) -> type[RawForm]:
+    """A RawForm of the fields named (each blank unless posted): for a form whose fields are a
+    list the domain keeps, so the names are spelled once."""
+    return create_model(name, __base__=RawForm, __doc__=doc, **{field: (str, "") for field in fields})
+
+
 def field_messages(error: ValidationError) -> list[str]:
     """pydantic's errors as one line per field: "steps: Input should be greater than 0"."""
     return [f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in error.errors()]
@@ -46,17 +52,24 @@ def submit(
     *,
     rejected: Callable[[list[str], int], Response],
     done: Callable[[Result], Response],
+    keep_rejected: bool = False,
 ) -> Response:
     """Run `act` (validation and the service call); on a bad field or a domain error roll back and
-    answer `rejected(messages, status)`, otherwise commit and answer `done(result)`."""
+    answer `rejected(messages, status)` (with the error's headers), otherwise commit and answer
+    `done(result)`. `keep_rejected` commits what a failing `act` wrote (a failed sign-in is counted)."""
     try:
         result = act()
     except ValidationError as error:
         db.rollback()
         return rejected(field_messages(error), 422)
     except DomainError as error:
-        db.rollback()
-        return rejected(error.problems, error.status_code)
+        if keep_rejected:
+            db.commit()
+        else:
+            db.rollback()
+        response = rejected(error.problems, error.status_code)
+        response.headers.update(error.headers or {})
+        return response
     db.commit()
     return done(result)
 

@@ -154,11 +154,9 @@ KNOWN_LONG_FILES = {
     "app/trainer/sweep.py",
 }
 KNOWN_LONG_ROUTES = {
-    "app.auth.router.login",
     "app.community.pages.add_comment",
     "app.community.pages.edit_post",
     "app.datasets.router.upload_page",
-    "app.lab.router.lab_start_job",
     "app.review.router.generate_from_form",
     "app.review.router.verdict_from_form",
 }
