@@ -156,7 +156,6 @@ KNOWN_LONG_FILES = {
 KNOWN_LONG_ROUTES = {
     "app.community.pages.add_comment",
     "app.community.pages.edit_post",
-    "app.datasets.router.upload_page",
     "app.review.router.generate_from_form",
     "app.review.router.verdict_from_form",
 }
