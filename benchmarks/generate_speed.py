@@ -64,14 +64,16 @@ def score_cell_seconds(resolution: int) -> float:
     """Time to score one cell of three real photos against a four-photo training set."""
     from PIL import Image
 
-    from app.trainer import sweep
+    from app.trainer import sweep_scores
     from tests.photos import astronaut, grace_hopper, square
 
     photos = [square(astronaut(), resolution), square(grace_hopper(), resolution)]
-    training = sweep.TrainingSet.from_images(photos + [p.transpose(Image.FLIP_LEFT_RIGHT) for p in photos])
+    training = sweep_scores.TrainingSet.from_images(
+        photos + [p.transpose(Image.FLIP_LEFT_RIGHT) for p in photos]
+    )
     cell = [photos[0], photos[1], photos[0].rotate(5)]
     started = time.perf_counter()
-    sweep.score_cell(cell, cell[::-1], training)
+    sweep_scores.score_cell(cell, cell[::-1], training)
     return time.perf_counter() - started
 
 

@@ -235,13 +235,13 @@ def make_post(
 
     from sqlalchemy import update
 
-    from app.community import service as community_service
+    from app.community import posts
     from app.community.models import Action
     from app.community.schemas import PostCreate
     from app.db import utcnow
 
     data = PostCreate(kind=kind, title=title, body=body, lesson=lesson, **extra)
-    post = community_service.create_post(db=db, data_dir=data_dir, author=user, data=data)
+    post = posts.create_post(db=db, data_dir=data_dir, author=user, data=data)
     # Builders set the scene; the scene's posts should not use up the author's rate limit.
     db.execute(
         update(Action).where(Action.user_id == user.id).values(created_at=utcnow() - timedelta(days=1))

@@ -5,23 +5,23 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.auth.dependencies import CurrentUser, DbSession
-from app.community import service
+from app.community import comments, moderation, posts
 from app.community.models import Comment, Post, Report
 
 
 def valid_post(post_id: int, db: DbSession, user: CurrentUser) -> Post:
     """A post the signed-in user may open (hidden ones: moderators and the author only)."""
-    return service.get_post(db=db, viewer=user, post_id=post_id)
+    return posts.get_post(db=db, viewer=user, post_id=post_id)
 
 
 def valid_comment(comment_id: int, db: DbSession, user: CurrentUser) -> Comment:
     """A comment the signed-in user may see."""
-    return service.get_comment(db=db, viewer=user, comment_id=comment_id)
+    return comments.get_comment(db=db, viewer=user, comment_id=comment_id)
 
 
 def valid_report(report_id: int, db: DbSession, user: CurrentUser) -> Report:
     """A report, for moderators (403 for everyone else)."""
-    return service.get_report(db=db, moderator=user, report_id=report_id)
+    return moderation.get_report(db=db, moderator=user, report_id=report_id)
 
 
 VisiblePost = Annotated[Post, Depends(valid_post)]

@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from app.auth.dependencies import CurrentUser, DbSession
+from app.community import comments, feed, moderation, permissions, posts, presenters, reactions, sharing
 from app.community import exceptions as exc
-from app.community import service, sharing
 from app.community.dependencies import ModeratedReport, VisibleComment, VisiblePost
 from app.community.models import PostKind, ReactionKind, ReportReason, ReportStatus
 from app.community.schemas import CommentCreate, PostCreate, PostUpdate
@@ -58,17 +58,17 @@ def feed_page(
     lesson: Annotated[int | None, Query(ge=1, le=8)] = None,
 ):
     chosen = _kind(kind)
-    posts = service.feed(db=db, viewer=user, kind=chosen, before=before, lesson=lesson)
+    posts = feed.feed(db=db, viewer=user, kind=chosen, before=before, lesson=lesson)
     ctx = {
-        "items": service.feed_items(db=db, posts=posts),
+        "items": presenters.feed_items(db=db, posts=posts),
         "newer_items": [],
         "kind": chosen.value if chosen else "",
         "lesson": lesson,
         "filters": _filters(chosen, lesson),
-        "cursor": service.next_cursor(posts, service.FEED_PAGE),
+        "cursor": feed.next_cursor(posts, feed.FEED_PAGE),
         # The poller asks for posts above the newest one shown (or above 0 on an empty feed).
         "top_id": posts[0].id if posts and before is None else (0 if before is None else None),
-        "is_moderator": service.is_moderator(user),
+        "is_moderator": permissions.is_moderator(user),
     }
     return render(request, "community/feed.html", ctx, block="page")
 
@@ -85,9 +85,9 @@ def feed_newer(
     if not is_htmx(request):
         return redirect(request, "/community")
     chosen = _kind(kind)
-    posts = service.feed(db=db, viewer=user, kind=chosen, after=after, lesson=lesson, limit=service.MAX_PAGE)
+    posts = feed.feed(db=db, viewer=user, kind=chosen, after=after, lesson=lesson, limit=feed.MAX_PAGE)
     ctx = {
-        "newer_items": service.feed_items(db=db, posts=posts),
+        "newer_items": presenters.feed_items(db=db, posts=posts),
         "kind": chosen.value if chosen else "",
         "lesson": lesson,
         "filters": _filters(chosen, lesson),
@@ -98,7 +98,7 @@ def feed_newer(
 
 @router.get("/related/{lesson_number}")
 def related_fragment(request: Request, db: DbSession, user: CurrentUser, lesson_number: int):
-    threads = service.related_threads(db=db, lesson_number=lesson_number, limit=5)
+    threads = feed.related_threads(db=db, lesson_number=lesson_number, limit=5)
     ctx = {"related_threads": threads, "lesson_number": lesson_number}
     return render(request, "community/_related_threads.html", ctx)
 
@@ -107,12 +107,12 @@ def related_fragment(request: Request, db: DbSession, user: CurrentUser, lesson_
 
 
 def _post_context(db, post, user, **extra) -> dict:
-    out = service.post_out(db=db, post=post, viewer=user)
+    out = presenters.post_out(db=db, post=post, viewer=user)
     return {
         "post": post,
         "p": out,
         "is_author": post.author_id == user.id,
-        "is_moderator": service.is_moderator(user),
+        "is_moderator": permissions.is_moderator(user),
         "curve": charts.loss_curve(post.losses or [], post.total_steps or 0) if post.losses else None,
         "setting_labels": SETTING_LABELS,
         "reasons": REASON_LABELS,
@@ -143,7 +143,7 @@ def post_image(settings: SettingsDep, request: Request, post: VisiblePost, posit
 def toggle_reaction(
     request: Request, post: VisiblePost, kind: ReactionKind, db: DbSession, user: CurrentUser
 ):
-    service.toggle_reaction(db=db, post=post, user=user, kind=kind)
+    reactions.toggle_reaction(db=db, post=post, user=user, kind=kind)
     db.commit()
     if is_htmx(request):
         return render(request, "community/post.html", _post_context(db, post, user), block="reactions")
@@ -155,7 +155,7 @@ def add_comment(
     request: Request, post: VisiblePost, db: DbSession, user: CurrentUser, body: Annotated[str, Form()] = ""
 ):
     try:
-        service.add_comment(db=db, post=post, author=user, data=CommentCreate(body=body))
+        comments.add_comment(db=db, post=post, author=user, data=CommentCreate(body=body))
     except (DomainError, ValidationError) as error:
         db.rollback()
         message = (
@@ -184,7 +184,7 @@ def add_comment(
 @router.post("/comments/{comment_id}/delete")
 def delete_comment(request: Request, comment: VisibleComment, db: DbSession, user: CurrentUser):
     post_id = comment.post_id
-    service.delete_comment(db=db, comment=comment, user=user)
+    comments.delete_comment(db=db, comment=comment, user=user)
     db.commit()
     return redirect(request, f"/community/posts/{post_id}#comments", message="Comment deleted.")
 
@@ -197,7 +197,7 @@ def accept_comment(
     user: CurrentUser,
     accepted: Annotated[str, Form()] = "1",
 ):
-    service.accept_answer(db=db, comment=comment, user=user, accepted=accepted == "1")
+    comments.accept_answer(db=db, comment=comment, user=user, accepted=accepted == "1")
     db.commit()
     message = "Marked as the answer." if accepted == "1" else "No longer marked as the answer."
     return redirect(
@@ -235,7 +235,9 @@ def report_comment(
 def _report(request, db, user, post_id, reason, note, post=None, comment=None):
     if reason not in ReportReason.__members__:
         raise exc.InvalidPost("Choose why you are reporting this.")
-    service.report(db=db, reporter=user, reason=ReportReason(reason), note=note, post=post, comment=comment)
+    moderation.report(
+        db=db, reporter=user, reason=ReportReason(reason), note=note, post=post, comment=comment
+    )
     db.commit()
     return redirect(
         request,
@@ -298,8 +300,8 @@ async def create_post(settings: SettingsDep, request: Request, db: DbSession, us
     files = [f for f in form.getlist("images") if isinstance(f, UploadFile) and f.filename]
     try:
         data = PostCreate.model_validate({k: v for k, v in values.items() if v not in (None, "")})
-        uploads = [await f.read() for f in files[: service.MAX_HELP_IMAGES + 1]]
-        post = service.create_post(db=db, data_dir=settings.data_dir, author=user, data=data, uploads=uploads)
+        uploads = [await f.read() for f in files[: posts.MAX_HELP_IMAGES + 1]]
+        post = posts.create_post(db=db, data_dir=settings.data_dir, author=user, data=data, uploads=uploads)
     except (DomainError, ValidationError) as error:
         db.rollback()
         message, status = _form_error(error)
@@ -327,7 +329,7 @@ def _form_error(error: Exception) -> tuple[str, int]:
 
 @router.get("/posts/{post_id}/edit")
 def edit_post_page(request: Request, post: VisiblePost, db: DbSession, user: CurrentUser):
-    if post.author_id != user.id and not service.is_moderator(user):
+    if post.author_id != user.id and not permissions.is_moderator(user):
         raise exc.NotAuthor()
     return render(request, "community/edit.html", {"post": post, "error": None, "values": post})
 
@@ -342,12 +344,12 @@ def edit_post(
     body: Annotated[str, Form()] = "",
     lesson: Annotated[str, Form()] = "",
 ):
-    if post.author_id != user.id and not service.is_moderator(user):
+    if post.author_id != user.id and not permissions.is_moderator(user):
         raise exc.NotAuthor()
     values = {"title": title, "body": body, "lesson_number": _int(lesson)}
     try:
         data = PostUpdate(title=title, body=body, lesson=_int(lesson))
-        service.update_post(db=db, post=post, editor=user, data=data)
+        posts.update_post(db=db, post=post, editor=user, data=data)
     except (DomainError, ValidationError) as error:
         db.rollback()
         message, status = _form_error(error)
@@ -363,7 +365,7 @@ def edit_post(
 
 @router.post("/posts/{post_id}/delete")
 def delete_post(settings: SettingsDep, request: Request, post: VisiblePost, db: DbSession, user: CurrentUser):
-    folder = service.delete_post(db=db, data_dir=settings.data_dir, post=post, user=user)
+    folder = posts.delete_post(db=db, data_dir=settings.data_dir, post=post, user=user)
     db.commit()
     sharing.remove_folder(folder)
     return redirect(request, "/community", message="The post was deleted.")
@@ -375,7 +377,7 @@ def delete_post(settings: SettingsDep, request: Request, post: VisiblePost, db: 
 @router.get("/moderation")
 def moderation_page(request: Request, db: DbSession, user: CurrentUser, status: str = "open"):
     chosen = ReportStatus(status) if status in ReportStatus.__members__ else ReportStatus.open
-    reports = service.list_reports(db=db, moderator=user, status=chosen)
+    reports = moderation.list_reports(db=db, moderator=user, status=chosen)
     return render(
         request,
         "community/moderation.html",
@@ -391,7 +393,7 @@ def resolve_report(
     user: CurrentUser,
     action: Annotated[str, Form()] = "",
 ):
-    service.resolve_report(db=db, report_row=report, moderator=user, action=action)
+    moderation.resolve_report(db=db, report_row=report, moderator=user, action=action)
     db.commit()
     done = "Hidden; the report is resolved." if action == "hide" else "Report dismissed."
     return redirect(request, "/community/moderation", message=done, category="success")
@@ -405,7 +407,7 @@ def hide_post(
     user: CurrentUser,
     hidden: Annotated[str, Form()] = "1",
 ):
-    service.set_post_hidden(db=db, post=post, moderator=user, hidden=hidden == "1")
+    moderation.set_post_hidden(db=db, post=post, moderator=user, hidden=hidden == "1")
     db.commit()
     message = "The post is hidden from learners." if hidden == "1" else "The post is visible again."
     return redirect(request, f"/community/posts/{post.id}", message=message, category="success")
@@ -419,7 +421,7 @@ def hide_comment(
     user: CurrentUser,
     hidden: Annotated[str, Form()] = "1",
 ):
-    service.set_comment_hidden(db=db, comment=comment, moderator=user, hidden=hidden == "1")
+    moderation.set_comment_hidden(db=db, comment=comment, moderator=user, hidden=hidden == "1")
     db.commit()
     message = "The comment is hidden." if hidden == "1" else "The comment is visible again."
     return redirect(
@@ -439,7 +441,7 @@ def suspend_user(
     suspended: Annotated[str, Form()] = "1",
     back: Annotated[str, Form()] = "/community/moderation",
 ):
-    target = service.suspend_user(db=db, moderator=user, user_id=user_id, suspended=suspended == "1")
+    target = moderation.suspend_user(db=db, moderator=user, user_id=user_id, suspended=suspended == "1")
     db.commit()
     back = back if back.startswith("/community") else "/community/moderation"
     verb = "suspended" if suspended == "1" else "restored"

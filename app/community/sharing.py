@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.community import exceptions as exc
 from app.lab.models import JobKind, LoraModel, LoraModelEpoch, TrainingJob
+from app.review import submissions as review_submissions
 from app.trainer import images
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -161,9 +162,7 @@ def _generation_sources(*, db: Session, model: LoraModel) -> list[SampleSource]:
 
 def approved_model_ids(*, db: Session, model_ids: list[int]) -> set[int]:
     """Models an art director approved, for the badge on model posts."""
-    from app.review import service as review_service
-
-    return {mid for mid in set(model_ids) if review_service.is_approved(db=db, model_id=mid)}
+    return {mid for mid in set(model_ids) if review_submissions.is_approved(db=db, model_id=mid)}
 
 
 # ---- files ----

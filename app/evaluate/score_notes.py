@@ -72,10 +72,10 @@ def honest_result(result: dict, *, demo: bool, folder: Path | None = None) -> di
 
 
 def _redraw_grid(result: dict, folder: Path) -> None:
-    from app.trainer import sweep  # pulls PIL only, but keeps the web app's import light
+    from app.trainer import sweep_grid, sweep_result  # pulls PIL only, but keeps the web app's import light
 
-    parsed = sweep.SweepResult.from_dict(result)
-    sweep.draw_grid(parsed, folder).save(folder / parsed.grid)
+    parsed = sweep_result.SweepResult.from_dict(result)
+    sweep_grid.draw_grid(parsed, folder).save(folder / parsed.grid)
 
 
 def latest_sweep(*, db: Session, model: LoraModel) -> Sweep | None:

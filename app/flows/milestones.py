@@ -5,10 +5,10 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from app.review import service as review_service
+from app.review import submissions as review_submissions
 
 # lesson number -> (db, user_id) -> label or None
-MILESTONES: dict[int, Callable[[Session, int], str | None]] = {8: review_service.node_milestone}
+MILESTONES: dict[int, Callable[[Session, int], str | None]] = {8: review_submissions.node_milestone}
 
 
 def milestone(*, db: Session, user_id: int, number: int) -> str | None:

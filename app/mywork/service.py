@@ -7,7 +7,7 @@ from app.auth.models import User
 from app.datasets.models import Dataset
 from app.lab import service as lab_service
 from app.lab.models import LoraModel
-from app.review import service as review_service
+from app.review import submissions as review_submissions
 
 
 def overview(*, db: Session, user: User) -> dict:
@@ -20,5 +20,5 @@ def overview(*, db: Session, user: User) -> dict:
         "datasets": datasets,
         "jobs": lab_service.list_jobs(db=db, user=user, limit=50),
         "models": models,
-        "submissions": review_service.learner_submissions(db=db, user_id=user.id),
+        "submissions": review_submissions.learner_submissions(db=db, user_id=user.id),
     }

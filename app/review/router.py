@@ -13,8 +13,8 @@ from app.datasets import retention
 from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
 from app.lab.dependencies import ViewableModel
+from app.review import evidence, presenters, prompts, queue, submissions, verdicts
 from app.review import hints as review_hints
-from app.review import service
 from app.review.dependencies import ReviewableSubmission, Reviewer, ViewableSubmission
 from app.review.exceptions import RubricIncomplete
 from app.review.schemas import (
@@ -41,75 +41,75 @@ FilterQuery = Annotated[str, Query(pattern="^(waiting|mine|done)$")]
 
 @router.post("/api/submissions", status_code=201, response_model=SubmissionCreated)
 def api_submit(settings: SettingsDep, body: SubmissionIn, request: Request, db: DbSession, user: CurrentUser):
-    sub = service.submit(db=db, settings=settings, user=user, **body.model_dump())
+    sub = submissions.submit(db=db, settings=settings, user=user, **body.model_dump())
     db.commit()
     return SubmissionCreated(id=sub.id, status=sub.status)
 
 
 @router.get("/api/submissions", response_model=list[RoundOut])
 def api_own_submissions(db: DbSession, user: CurrentUser):
-    return service.rounds(db=db, user_id=user.id)
+    return presenters.rounds(db=db, user_id=user.id)
 
 
 @router.get("/api/submissions/{submission_id}", response_model=SubmissionOut)
 def api_submission(submission: ViewableSubmission, db: DbSession):
-    return service.submission_out(db=db, submission=submission)
+    return presenters.submission_out(db=db, submission=submission)
 
 
 @router.get("/api/submissions/{submission_id}/rounds", response_model=list[RoundOut])
 def api_rounds(submission: ViewableSubmission, db: DbSession):
-    return service.rounds(db=db, user_id=submission.user_id)
+    return presenters.rounds(db=db, user_id=submission.user_id)
 
 
 @router.get("/api/submissions/{submission_id}/lora")
 def api_submission_lora(settings: SettingsDep, submission: ViewableSubmission, request: Request):
-    path = service.lora_path(settings=settings, submission=submission)
+    path = evidence.lora_path(settings=settings, submission=submission)
     return FileResponse(path, media_type="application/octet-stream", filename=submission.lora_file)
 
 
 @router.get("/api/review/queue", response_model=list[QueueItem])
 def api_queue(db: DbSession, user: Reviewer, filter: FilterQuery = "waiting"):
-    return service.queue_items(db=db, submissions=service.queue(db=db, user=user, filter=filter))
+    return presenters.queue_items(db=db, submissions=queue.queue(db=db, user=user, filter=filter))
 
 
 @router.post("/api/submissions/{submission_id}/claim", response_model=QueueItem)
 def api_claim(submission: ReviewableSubmission, db: DbSession, user: Reviewer):
-    service.claim(db=db, user=user, submission=submission)
+    queue.claim(db=db, user=user, submission=submission)
     db.commit()
-    return service.queue_items(db=db, submissions=[submission])[0]
+    return presenters.queue_items(db=db, submissions=[submission])[0]
 
 
 @router.post("/api/submissions/{submission_id}/release", response_model=QueueItem)
 def api_release(submission: ReviewableSubmission, db: DbSession, user: Reviewer):
-    service.release(db=db, user=user, submission=submission)
+    queue.release(db=db, user=user, submission=submission)
     db.commit()
-    return service.queue_items(db=db, submissions=[submission])[0]
+    return presenters.queue_items(db=db, submissions=[submission])[0]
 
 
 @router.post("/api/submissions/{submission_id}/reviews", status_code=201, response_model=ReviewOut)
 def api_review(
     body: ReviewIn, submission: ReviewableSubmission, request: Request, db: DbSession, user: Reviewer
 ):
-    row = service.review(db=db, user=user, submission=submission, data=body)
+    row = verdicts.review(db=db, user=user, submission=submission, data=body)
     db.commit()
     retention.after_review(db=db, settings=app_settings(request), user_id=submission.user_id)
-    return service.review_out(row)
+    return presenters.review_out(row)
 
 
 # ---- the learner's pages ----
 
 
 def _panel_context(db, model, user) -> dict:
-    subs = service.model_submissions(db=db, model_id=model.id)
+    subs = submissions.model_submissions(db=db, model_id=model.id)
     return {
         "model": model,
         "is_owner": model.user_id == user.id,
         "submissions": subs,
         "open": next((s for s in subs if s.status.is_open), None),
         "approved": any(s.status.value == "approved" for s in subs),
-        "reviews": {s.id: service.review_of(db=db, submission=s) for s in subs},
-        "epochs": [e.epoch for e in service.epoch_rows(db=db, model=model)],
-        "default_epoch": service.default_epoch(db=db, model=model),
+        "reviews": {s.id: verdicts.review_of(db=db, submission=s) for s in subs},
+        "epochs": [e.epoch for e in submissions.epoch_rows(db=db, model=model)],
+        "default_epoch": submissions.default_epoch(db=db, model=model),
     }
 
 
@@ -117,7 +117,7 @@ def _panel_context(db, model, user) -> dict:
 def model_review_panel(request: Request, model: ViewableModel, db: DbSession, user: CurrentUser):
     ctx = _panel_context(db, model, user)
     if ctx["is_owner"]:
-        service.mark_verdicts_seen(db=db, user=user, submissions=ctx["submissions"])
+        submissions.mark_verdicts_seen(db=db, user=user, submissions=ctx["submissions"])
         db.commit()
     return render(request, "review/model.html", ctx, block="panel")
 
@@ -133,7 +133,7 @@ def submit_from_form(
 ):
     try:
         data = SubmissionIn.model_validate({"model_id": model.id, **form.submission_fields()})
-        sub = service.submit(db=db, settings=settings, user=user, **data.model_dump())
+        sub = submissions.submit(db=db, settings=settings, user=user, **data.model_dump())
     except ValidationError as error:
         return redirect(request, f"/models/{model.id}/review", message=_messages(error)[0], category="error")
     except DomainError as error:
@@ -150,12 +150,12 @@ def submit_from_form(
 
 @router.get("/submissions")
 def own_submissions_page(request: Request, db: DbSession, user: CurrentUser):
-    subs = service.learner_submissions(db=db, user_id=user.id)
+    subs = submissions.learner_submissions(db=db, user_id=user.id)
     ctx = {
-        "rounds": service.rounds(db=db, user_id=user.id)[::-1],
-        "reviews": {s.id: service.review_of(db=db, submission=s) for s in subs},
+        "rounds": presenters.rounds(db=db, user_id=user.id)[::-1],
+        "reviews": {s.id: verdicts.review_of(db=db, submission=s) for s in subs},
     }
-    service.mark_verdicts_seen(db=db, user=user, submissions=subs)
+    submissions.mark_verdicts_seen(db=db, user=user, submissions=subs)
     db.commit()
     return render(request, "review/history.html", ctx)
 
@@ -165,20 +165,20 @@ def submission_page(request: Request, submission: ViewableSubmission, db: DbSess
     if submission.user_id != user.id:
         return redirect(request, f"/review/{submission.id}")
     ctx = _evidence_context(request, db, submission)
-    service.mark_verdicts_seen(db=db, user=user, submissions=[submission])
+    submissions.mark_verdicts_seen(db=db, user=user, submissions=[submission])
     db.commit()
     return render(request, "review/submission.html", ctx)
 
 
 @router.get("/submissions/{submission_id}/files/{name:path}")
 def submission_file(settings: SettingsDep, submission: ViewableSubmission, request: Request, name: str):
-    path = service.frozen_file(settings=settings, submission=submission, name=name)
+    path = evidence.frozen_file(settings=settings, submission=submission, name=name)
     return FileResponse(path, media_type="image/png" if name.endswith(".png") else None, headers=PNG)
 
 
 @router.get("/submissions/{submission_id}/crops/{index}")
 def submission_crop(settings: SettingsDep, submission: ViewableSubmission, request: Request, index: int):
-    path = service.crop_file(settings=settings, submission=submission, index=index)
+    path = evidence.crop_file(settings=settings, submission=submission, index=index)
     return FileResponse(path, headers=PNG)
 
 
@@ -191,31 +191,31 @@ def review_nav(request: Request, db: DbSession, user: OptionalUser):
     if user is None:
         return HTMLResponse("")
     counts = {
-        "waiting": service.queue_counts(db=db, user=user)["waiting"] if user.has_role(Role.reviewer) else 0,
-        "verdicts": service.unseen_verdicts(db=db, user_id=user.id),
+        "waiting": queue.queue_counts(db=db, user=user)["waiting"] if user.has_role(Role.reviewer) else 0,
+        "verdicts": submissions.unseen_verdicts(db=db, user_id=user.id),
     }
     return render(request, "review/_nav.html", {"review_nav": counts}, block="counts")
 
 
 @router.get("/review")
 def queue_page(request: Request, db: DbSession, user: Reviewer, filter: FilterQuery = "waiting"):
-    subs = service.queue(db=db, user=user, filter=filter)
+    subs = queue.queue(db=db, user=user, filter=filter)
     ctx = {
         "filter": filter,
-        "items": service.queue_items(db=db, submissions=subs),
-        "counts": service.queue_counts(db=db, user=user),
+        "items": presenters.queue_items(db=db, submissions=subs),
+        "counts": queue.queue_counts(db=db, user=user),
     }
     return render(request, "review/queue.html", ctx, block="queue")
 
 
 def _evidence_context(request: Request, db, submission) -> dict:
-    out = service.submission_out(db=db, submission=submission)
+    out = presenters.submission_out(db=db, submission=submission)
     sweep = submission.snapshot.get("sweep")
     return {
         "s": out,
         "sub": submission,
         "snap": submission.snapshot,
-        "crops": service.crops_on_disk(settings=app_settings(request), submission=submission),
+        "crops": evidence.crops_on_disk(settings=app_settings(request), submission=submission),
         "sweep": sweep,
         "hints": review_hints.rubric_hints(sweep),
         "criteria": [(name, CRITERION_LABELS[name]) for name in CRITERIA],
@@ -229,8 +229,8 @@ def _screen_context(request: Request, db, submission, user, **extra) -> dict:
         {
             "mine": submission.reviewer_id == user.id,
             "own": submission.user_id == user.id,
-            "generations": service.generations(db=db, submission=submission),
-            "seed": service.GENERATE_SEED,
+            "generations": prompts.generations(db=db, submission=submission),
+            "seed": prompts.GENERATE_SEED,
             "form": {},
             "errors": [],
             "gen_prompt": f"photo of {submission.snapshot['model']['trigger']} {submission.snapshot['model']['class_word']}, ",
@@ -248,7 +248,7 @@ def review_screen(request: Request, submission: ReviewableSubmission, db: DbSess
 @router.post("/review/{submission_id}/claim")
 def claim_from_form(request: Request, submission: ReviewableSubmission, db: DbSession, user: Reviewer):
     try:
-        service.claim(db=db, user=user, submission=submission)
+        queue.claim(db=db, user=user, submission=submission)
     except DomainError as error:
         db.rollback()
         return redirect(request, "/review", message=error.detail, category="error")
@@ -261,7 +261,7 @@ def claim_from_form(request: Request, submission: ReviewableSubmission, db: DbSe
 @router.post("/review/{submission_id}/release")
 def release_from_form(request: Request, submission: ReviewableSubmission, db: DbSession, user: Reviewer):
     try:
-        service.release(db=db, user=user, submission=submission)
+        queue.release(db=db, user=user, submission=submission)
     except DomainError as error:
         db.rollback()
         return redirect(request, f"/review/{submission.id}", message=error.detail, category="error")
@@ -283,7 +283,7 @@ def generate_from_form(
 
     try:
         data = GenerateIn.model_validate({"prompt": prompt, "strength": strength.strip() or "0.8"})
-        row = service.generate(
+        row = prompts.generate(
             db=db,
             settings=settings,
             user=user,
@@ -356,7 +356,7 @@ def verdict_from_form(
                 "comment": raw.get("comment", ""),
             }
         )
-        service.review(db=db, user=user, submission=submission, data=data)
+        verdicts.review(db=db, user=user, submission=submission, data=data)
     except ValidationError as error:
         return _verdict_errors(request, db, submission, user, raw, _messages(error))
     except RubricIncomplete as error:

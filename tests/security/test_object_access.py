@@ -225,7 +225,7 @@ def _png() -> bytes:
 
 def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face_photos) -> tuple[dict, dict]:
     """One of everything, owned (or filed, or written) by A: (path parameters per object, ids)."""
-    from app.community import service as community
+    from app.community import comments, moderation, posts
     from app.community.schemas import CommentCreate, PostCreate
     from app.datasets import service as datasets
     from app.evaluate import service as evaluate
@@ -234,7 +234,7 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
     from app.lab.worker import Worker
     from app.quiz import authoring
     from app.quiz.authoring_schemas import QuestionIn
-    from app.review import service as review
+    from app.review import submissions
 
     data_dir = settings.data_dir
 
@@ -254,15 +254,17 @@ def build_scene(app, db, settings, owner: User, bystander: User, tiny_lora, face
     assert sweep.result, sweep.error
     # A second model is in review, so the first can still be submitted (a missing check would show).
     submitted = factories.make_lora_model(db, data_dir, owner, *tiny_lora, name=MODEL_NAME + "_v2")
-    submission = review.submit(db=db, settings=settings, user=owner, model_id=submitted.id, note="round one")
+    submission = submissions.submit(
+        db=db, settings=settings, user=owner, model_id=submitted.id, note="round one"
+    )
 
-    post = community.create_post(db=db, data_dir=data_dir, author=owner, uploads=[_png()],
+    post = posts.create_post(db=db, data_dir=data_dir, author=owner, uploads=[_png()],
                                  data=PostCreate(kind="help", title="My eyes melt at 1.0", body="Help?"))  # fmt: skip
-    comment = community.add_comment(
+    comment = comments.add_comment(
         db=db, post=post, author=owner, data=CommentCreate(body="Solved: lower it.")
     )
     elsewhere = factories.make_post(db, bystander, data_dir=data_dir, title="Buy cheap GPUs")
-    report = community.report(
+    report = moderation.report(
         db=db, reporter=owner, reason=ReportReason.spam, note=REPORT_NOTE, post=elsewhere
     )
 
@@ -459,15 +461,15 @@ HIDDEN_RULES: dict[str, list[tuple[str, set[str], str]]] = {
 
 
 def test_a_hidden_post_and_comment_are_only_for_their_author_and_moderators(app, db, settings, actors):
-    from app.community import service as community
+    from app.community import comments, moderation, posts
     from app.community.schemas import CommentCreate, PostCreate
 
     owner, moderator = actors[OWNER].user, factories.make_user(db, role="reviewer")
-    post = community.create_post(db=db, data_dir=settings.data_dir, author=owner, uploads=[_png()],
+    post = posts.create_post(db=db, data_dir=settings.data_dir, author=owner, uploads=[_png()],
                                  data=PostCreate(kind="help", title=HIDDEN_TITLE, body="Help?"))  # fmt: skip
-    comment = community.add_comment(db=db, post=post, author=owner, data=CommentCreate(body=HIDDEN_COMMENT))
-    community.set_post_hidden(db=db, post=post, moderator=moderator, hidden=True)
-    community.set_comment_hidden(db=db, comment=comment, moderator=moderator, hidden=True)
+    comment = comments.add_comment(db=db, post=post, author=owner, data=CommentCreate(body=HIDDEN_COMMENT))
+    moderation.set_post_hidden(db=db, post=post, moderator=moderator, hidden=True)
+    moderation.set_comment_hidden(db=db, comment=comment, moderator=moderator, hidden=True)
     db.commit()
     values = {"community post": {"post_id": post.id, "kind": "like", "position": 1},
               "comment": {"comment_id": comment.id}}  # fmt: skip

@@ -5,7 +5,7 @@ import io
 
 from PIL import Image
 
-from app.community import service as community_service
+from app.community import feed
 from app.community.models import Post
 from tests import factories
 
@@ -101,7 +101,7 @@ def test_related_threads_lists_visible_help_threads_of_a_lesson(db, client_as, p
     b = post_by(learner.user, title="Another lesson 3 question", lesson=3)
     reviewer.post(f"/api/posts/{hidden.id}/hide")
 
-    threads = community_service.related_threads(db=db, lesson_number=3, limit=5)
+    threads = feed.related_threads(db=db, lesson_number=3, limit=5)
     fragment = learner.get("/community/related/3")
 
     assert [t.id for t in threads] == [b.id, a.id]

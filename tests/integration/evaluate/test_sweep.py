@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.trainer import sampling, sweep
+from app.trainer import sampling, sweep, sweep_result, sweep_scores
 from tests.integration.evaluate.conftest import RES
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def test_every_cell_is_generated_and_scored(swept):
     assert result.epochs == [1, 2, 3] and result.strengths == [0.5, 1.1]
     assert len(result.cells) == 6
     for cell in result.cells:
-        assert set(cell.scores) == set(sweep.SCORE_NAMES)
+        assert set(cell.scores) == set(sweep_scores.SCORE_NAMES)
         assert all((out / name).is_file() for name in cell.images) and len(cell.images) == 2
         for score in cell.scores.values():
             assert score.band in ("good", "warn", "bad", "unknown") and score.sentence
@@ -75,9 +75,9 @@ def test_the_recommendation_names_a_swept_cell_and_explains_it(swept):
 def test_the_result_round_trips_through_json(swept):
     result, out, _ = swept
     saved = json.loads((out / "sweep.json").read_text())
-    again = sweep.SweepResult.from_dict(saved)
+    again = sweep_result.SweepResult.from_dict(saved)
     assert again.recommendation == result.recommendation
     assert [c.scores["deep_fried"].value for c in again.cells] == [
         c.scores["deep_fried"].value for c in result.cells
     ]
-    assert set(saved["scores"]) == set(sweep.SCORE_NAMES)
+    assert set(saved["scores"]) == set(sweep_scores.SCORE_NAMES)

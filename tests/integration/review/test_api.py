@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from app.review import service as review_service
+from app.review import prompts, queue, submissions
 from app.review.hints import rubric_hints
 from app.review.models import Review, Submission, SubmissionStatus
 
@@ -117,7 +117,7 @@ def test_simultaneous_claims_leave_exactly_one_winner(app, api_as, model_for):
             sub = db.get(Submission, sub_id)
             barrier.wait()
             try:
-                review_service.claim(db=db, user=user, submission=sub)
+                queue.claim(db=db, user=user, submission=sub)
                 db.commit()
                 outcomes.append(("won", user.id))
             except Exception as error:  # the losers see the winner's claim
@@ -221,8 +221,8 @@ def test_changes_requested_then_resubmitted_then_approved_keeps_every_round(api_
     ]
     assert body["rounds"][0]["comment"] == "Try the earlier epoch at a lower strength."
     assert again.status_code == 409 and "already approved" in again.json()["detail"]
-    assert review_service.is_approved(db=db, model_id=model.id)
-    assert review_service.learner_status(db=db, user_id=learner.user.id) == "approved"
+    assert submissions.is_approved(db=db, model_id=model.id)
+    assert submissions.learner_status(db=db, user_id=learner.user.id) == "approved"
     node8 = next(n for n in learner.get("/api/lessons").json() if n["number"] == 8)
     assert node8["milestone"] == "approved"
     done = reviewer.get("/api/review/queue?filter=done").json()
@@ -354,5 +354,5 @@ def test_a_reviewer_generates_from_the_submitted_epoch_on_the_fixed_seed(client_
     gens = learner.get(
         f"/api/models/{learner.get(f'/api/submissions/{sub_id}').json()['model_id']}/generations"
     ).json()
-    assert gens[0]["seed"] == review_service.GENERATE_SEED and gens[0]["epoch"] == 1
+    assert gens[0]["seed"] == prompts.GENERATE_SEED and gens[0]["epoch"] == 1
     assert blank.status_code == 422

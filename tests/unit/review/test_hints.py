@@ -7,8 +7,6 @@ from app.review.hints import (
     likeness_hint,
     rubric_hints,
 )
-from app.review.schemas import ReviewIn
-from app.review.service import rubric_problems
 
 
 def _score(value, band="good", **details):
@@ -57,19 +55,3 @@ def test_hints_use_the_cell_at_the_recommended_strength():
     assert hints["likeness"].mark == 5 and hints["likeness"].reason.endswith("at strength 1")
     assert hints["image_quality"].mark == 1
     assert rubric_hints(None) == {} and rubric_hints({"row": []}) == {}
-
-
-def test_low_marks_and_changes_requested_need_comments():
-    marks = {"likeness": 2, "consistency": 4, "flexibility": 1, "image_quality": 4}
-    missing = rubric_problems(ReviewIn(scores=marks, verdict="changes_requested", comment=""))
-    assert len(missing) == 3 and "Likeness got 2/5" in missing[0]
-    done = ReviewIn(
-        scores=marks,
-        verdict="changes_requested",
-        comment="Fewer epochs.",
-        comments={"likeness": "Nose drifts.", "flexibility": "Ignores the beach."},
-    )
-    assert rubric_problems(done) == []
-    assert (
-        rubric_problems(ReviewIn(scores={**marks, "likeness": 3, "flexibility": 3}, verdict="approved")) == []
-    )

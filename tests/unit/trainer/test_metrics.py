@@ -4,7 +4,7 @@ import pytest
 from PIL import Image, ImageEnhance
 
 from app.trainer import metrics
-from app.trainer.sweep import TrainingSet, face_identity
+from app.trainer.sweep_scores import TrainingSet, face_identity
 from tests.photos import astronaut, grace_hopper, square
 
 

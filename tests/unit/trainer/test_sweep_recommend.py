@@ -1,7 +1,8 @@
 """The recommendation: best likeness among cells that follow prompts, do not copy, are not fried."""
 
 from app.trainer.metrics import Score
-from app.trainer.sweep import Cell, last_epochs, recommend, sweep_prompts
+from app.trainer.sweep_recommend import recommend
+from app.trainer.sweep_scores import Cell
 
 
 def _cell(epoch, strength, like, *, copy="good", follow="good", fried="good", photo=4):
@@ -50,9 +51,3 @@ def test_when_every_cell_over_fits_the_least_bad_is_named_and_retraining_advised
     rec = recommend(cells)
     assert (rec.epoch, rec.strength, rec.acceptable) == (9, 0.5, False)
     assert "fewer epochs or a lower learning rate" in rec.reasoning
-
-
-def test_prompts_vary_scene_and_style_and_the_last_epochs_are_taken():
-    prompts = sweep_prompts("sks", "woman")
-    assert len(prompts) == 3 and all("sks woman" in p for p in prompts) and len(set(prompts)) == 3
-    assert last_epochs([1, 2, 3, 4, 5, 6], 4) == [3, 4, 5, 6]
