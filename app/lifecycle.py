@@ -5,15 +5,17 @@ import logging
 from fastapi import FastAPI
 
 from app.datasets import retention, staging
+from app.db import make_engine, make_sessionmaker
+from app.lab import after_run
+from app.lab.worker import Worker
+from app.lessons.images import ensure_built
+from app.seed import seed_all
 
 log = logging.getLogger("loraface")
 
 
 async def startup(app: FastAPI) -> None:
     """Seed course content (idempotent) and start the worker thread when enabled."""
-    from app.lessons.images import ensure_built
-    from app.seed import seed_all
-
     ensure_built()  # the course pictures, when `make install` has not drawn them yet
     with app.state.sessionmaker() as db:
         seed_all(db=db, settings=app.state.settings)
@@ -23,12 +25,8 @@ async def startup(app: FastAPI) -> None:
         retention.purge_due(db=db, settings=app.state.settings)  # photos whose time passed while down
         db.commit()
     if app.state.start_worker:
-        from app.db import make_engine, make_sessionmaker
-        from app.lab.worker import Worker
-
         # Its own connection pool: a burst of page requests must never starve the lease heartbeat.
         app.state.worker_engine = make_engine(app.state.settings.database_url)
-        from app.lab import after_run
 
         app.state.worker = Worker(
             sessions=make_sessionmaker(app.state.worker_engine),

@@ -12,6 +12,7 @@ from app.auth.models import Role
 from app.datasets import retention
 from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
+from app.evaluate.schemas import GenerateIn
 from app.lab.dependencies import ViewableModel
 from app.review import evidence, presenters, prompts, queue, submissions, verdicts
 from app.review import hints as review_hints
@@ -279,8 +280,6 @@ def generate_from_form(
     prompt: Annotated[str, Form()] = "",
     strength: Annotated[str, Form()] = "0.8",
 ):
-    from app.evaluate.schemas import GenerateIn
-
     try:
         data = GenerateIn.model_validate({"prompt": prompt, "strength": strength.strip() or "0.8"})
         row = prompts.generate(
