@@ -21,6 +21,7 @@ from app.community.schemas import (
     EditForm,
     PostCreate,
     PostUpdate,
+    ReportFields,
     SwitchFields,
 )
 from app.dependencies import SettingsDep
@@ -30,6 +31,7 @@ from app.web import is_htmx, redirect, render
 
 router = APIRouter(prefix="/community", tags=["community pages"])
 SwitchForm = Annotated[SwitchFields, Form()]
+ReportForm = Annotated[ReportFields, Form()]
 
 REASON_LABELS = {
     ReportReason.spam: "Spam or advertising",
@@ -219,34 +221,22 @@ def _switched(request, db, url: str, on: bool, said: tuple[str, str]):
 
 
 @router.post("/posts/{post_id}/report")
-def report_post(
-    request: Request,
-    post: VisiblePost,
-    db: DbSession,
-    user: CurrentUser,
-    reason: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-):
-    return _report(request, db, user, post.id, reason, note, post=post)
+def report_post(request: Request, post: VisiblePost, db: DbSession, user: CurrentUser, form: ReportForm):
+    return _report(request, db, user, post.id, form, post=post)
 
 
 @router.post("/comments/{comment_id}/report")
 def report_comment(
-    request: Request,
-    comment: VisibleComment,
-    db: DbSession,
-    user: CurrentUser,
-    reason: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    request: Request, comment: VisibleComment, db: DbSession, user: CurrentUser, form: ReportForm
 ):
-    return _report(request, db, user, comment.post_id, reason, note, comment=comment)
+    return _report(request, db, user, comment.post_id, form, comment=comment)
 
 
-def _report(request, db, user, post_id, reason, note, post=None, comment=None):
-    if reason not in ReportReason.__members__:
+def _report(request, db, user, post_id, form: ReportFields, post=None, comment=None):
+    if form.reason not in ReportReason.__members__:
         raise exc.InvalidPost("Choose why you are reporting this.")
     moderation.report(
-        db=db, reporter=user, reason=ReportReason(reason), note=note, post=post, comment=comment
+        db=db, reporter=user, reason=ReportReason(form.reason), note=form.note, post=post, comment=comment
     )
     db.commit()
     return redirect(

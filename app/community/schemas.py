@@ -177,6 +177,13 @@ class EditForm(RawForm):
     lesson: str = ""
 
 
+class ReportFields(RawForm):
+    """The report form of a post or a comment (the reason is checked by the page)."""
+
+    reason: str = ""
+    note: str = ""
+
+
 class SwitchFields(RawForm):
     """A switch button's form (accept, hide, suspend): its flag is "1" for on, "0" for off; a
     suspension's form also says where to go back to."""
