@@ -5,6 +5,7 @@ class DomainError(Exception):
     """A problem the user can fix; carries the HTTP status it maps to."""
 
     status_code = 400
+    headers: dict[str, str] | None = None  # sent with the answer (Retry-After on a throttle)
 
     def __init__(self, detail: str):
         super().__init__(detail)

@@ -6,15 +6,17 @@ import logging
 from fastapi import FastAPI
 
 from app.datasets import retention, retention_clock, staging
+from app.db import make_engine, make_sessionmaker
+from app.lab import after_run
+from app.lab.worker import Worker
+from app.lessons.images import ensure_built
+from app.seed import seed_all
 
 log = logging.getLogger("loraface")
 
 
 async def startup(app: FastAPI) -> None:
     """Seed course content (idempotent) and start the worker thread when enabled."""
-    from app.lessons.images import ensure_built
-    from app.seed import seed_all
-
     ensure_built()  # the course pictures, when `make install` has not drawn them yet
     with app.state.sessionmaker() as db:
         seed_all(db=db, settings=app.state.settings)
@@ -27,12 +29,8 @@ async def startup(app: FastAPI) -> None:
         retention_clock.purge_periodically(app.state.sessionmaker, app.state.settings)
     )
     if app.state.start_worker:
-        from app.db import make_engine, make_sessionmaker
-        from app.lab.worker import Worker
-
         # Its own connection pool: a burst of page requests must never starve the lease heartbeat.
         app.state.worker_engine = make_engine(app.state.settings.database_url)
-        from app.lab import after_run
 
         app.state.worker = Worker(
             sessions=make_sessionmaker(app.state.worker_engine),

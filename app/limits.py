@@ -4,7 +4,10 @@ are capped by the queue itself, app.lab.job_store). Each cap answers a 409 that 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth.models import ApiToken
+from app.datasets.models import Dataset
 from app.errors import Conflict
+from app.quiz.models import Question
 
 MAX_API_TOKENS = 20  # live tokens per account
 MAX_DATASETS = 30  # datasets per learner
@@ -17,8 +20,6 @@ class OverLimit(Conflict):
 
 def ensure_token_room(*, db: Session, user_id: int) -> None:
     """Refuse a new API token past MAX_API_TOKENS live ones."""
-    from app.auth.models import ApiToken
-
     live = db.scalar(select(func.count()).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)))
     if live >= MAX_API_TOKENS:
         raise OverLimit(f"You already have {MAX_API_TOKENS} API tokens; revoke one you no longer use first.")
@@ -26,8 +27,6 @@ def ensure_token_room(*, db: Session, user_id: int) -> None:
 
 def ensure_dataset_room(*, db: Session, user_id: int) -> None:
     """Refuse a new dataset past MAX_DATASETS."""
-    from app.datasets.models import Dataset
-
     count = db.scalar(select(func.count()).where(Dataset.user_id == user_id))
     if count >= MAX_DATASETS:
         raise OverLimit(f"You already have {MAX_DATASETS} datasets; delete one you no longer need first.")
@@ -35,8 +34,6 @@ def ensure_dataset_room(*, db: Session, user_id: int) -> None:
 
 def ensure_question_room(*, db: Session, lesson_number: int, adding: int, replacing: bool = False) -> None:
     """Refuse questions that would take a lesson past MAX_QUESTIONS_PER_LESSON."""
-    from app.quiz.models import Question
-
     live = 0
     if not replacing:
         live = db.scalar(

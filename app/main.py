@@ -10,12 +10,27 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import home, lifecycle
 from app.admission import AdmissionLimit
 from app.auth.dependencies import load_user_and_check_csrf
 from app.auth.exceptions import LoginRequired
+from app.auth.router import router as auth_router
+from app.community.pages import router as community_pages
+from app.community.router import router as community_api
 from app.config import Settings, get_settings
+from app.datasets.photos_router import router as dataset_photos_router
+from app.datasets.router import router as datasets_router
 from app.db import POOL_MAX, make_engine, make_sessionmaker
 from app.errors import DomainError
+from app.evaluate.card_router import router as evaluation_card_router
+from app.evaluate.compare_router import router as compare_router
+from app.evaluate.router import router as evaluate_router
+from app.lab.router import router as lab_router
+from app.lessons.router import router as lessons_router
+from app.mywork.router import router as mywork_router
+from app.privacy.router import router as privacy_router
+from app.quiz.authoring_router import router as quiz_authoring_router
+from app.review.router import router as review_router
 from app.security import SecurityMiddleware
 from app.strict_input import refuse_loose_api_input
 from app.text_input import refuse_control_characters
@@ -67,7 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        return _error_response(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
+        return _error_response(request, exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -100,44 +115,26 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def include_routers(app: FastAPI) -> None:
     """Every domain's router; pages and /api live side by side."""
-    from app import home
-    from app.auth.router import router as auth_router
-
     app.include_router(home.router)
     app.include_router(auth_router)
-    from app.lessons.router import router as lessons_router
 
     app.include_router(lessons_router)
-    from app.datasets.router import router as datasets_router
 
     app.include_router(datasets_router)
-    from app.datasets.photos_router import router as dataset_photos_router
 
     app.include_router(dataset_photos_router)
-    from app.privacy.router import router as privacy_router
 
     app.include_router(privacy_router)
-    from app.evaluate.card_router import router as evaluation_card_router
-    from app.evaluate.compare_router import router as compare_router
-    from app.lab.router import router as lab_router
-    from app.mywork.router import router as mywork_router
-
     app.include_router(compare_router)  # before /models/{model_id}: "compare" is no model id
     app.include_router(evaluation_card_router)
     app.include_router(mywork_router)
     app.include_router(lab_router)
-    from app.evaluate.router import router as evaluate_router
 
     app.include_router(evaluate_router)
-    from app.review.router import router as review_router
 
     app.include_router(review_router)
-    from app.community.pages import router as community_pages
-    from app.community.router import router as community_api
-
     app.include_router(community_api)
     app.include_router(community_pages)
-    from app.quiz.authoring_router import router as quiz_authoring_router
 
     app.include_router(quiz_authoring_router)
 
@@ -150,8 +147,6 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from app import lifecycle
-
         await lifecycle.startup(app)
         try:
             yield

@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import Response as PlainResponse
 
+from app import forms
 from app.auth import service as auth_service
 from app.auth import signup as signup_service
 from app.auth.dependencies import (
@@ -17,7 +18,11 @@ from app.auth.dependencies import (
 )
 from app.auth.models import Role, User
 from app.auth.schemas import (
+    LoginForm,
     MeOut,
+    PasswordForm,
+    SignupConfirmForm,
+    SignupForm,
     TokenCreatedOut,
     TokenCreateIn,
     TokenOut,
@@ -52,28 +57,26 @@ def _cookie_secure(request: Request) -> bool:
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
-def _sign_in(request: Request, response: Response, db, raw_session: str) -> None:
-    """Set the new session cookie and rotate the CSRF seed (no fixation of either)."""
-    _replace_session(request, response, db, raw_session)
-    response.delete_cookie(CSRF_COOKIE, path="/")
-
-
-def _replace_session(request: Request, response: Response, db, raw_session: str) -> None:
-    """End the browser's current session and set the cookie of the new one."""
+def _signed_in(request: Request, db, user: User, response: Response, keep_csrf: bool = False) -> Response:
+    """`response` with a new session for `user` in its cookie: the browser's old session ends and
+    (unless kept) the CSRF seed rotates, so no one can fix either in advance."""
     settings = app_settings(request)
-    secure = _cookie_secure(request)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         auth_service.end_session(db=db, raw_token=old)
+    raw = auth_service.start_session(db=db, user=user, max_age_days=settings.session_max_age_days)
     response.set_cookie(
         SESSION_COOKIE,
-        raw_session,
+        raw,
         max_age=settings.session_max_age_days * 86400,
         httponly=True,
         samesite="lax",
-        secure=secure,
+        secure=_cookie_secure(request),
         path="/",
     )
+    if not keep_csrf:
+        response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
 
 
 @router.get("/signup")
@@ -84,31 +87,29 @@ def signup_page(request: Request, user: OptionalUser):
 
 
 @router.post("/signup")
-def signup(
-    settings: SettingsDep,
-    request: Request,
-    db: DbSession,
-    email: Annotated[str, Form(max_length=320)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    display_name: Annotated[str, Form(max_length=80)] = "",
-    next: Annotated[str, Form()] = "/",
-):
-    try:
-        sent_to = signup_service.request_signup(
+def signup(settings: SettingsDep, request: Request, db: DbSession, form: Annotated[SignupForm, Form()]):
+    def request_signup():
+        return signup_service.request_signup(
             db=db,
-            data_dir=app_settings(request).data_dir,
-            email=email,
-            password=password,
-            display_name=display_name,
+            data_dir=settings.data_dir,
+            email=form.email,
+            password=form.password,
+            display_name=form.display_name,
             link_base=str(request.base_url).rstrip("/"),
-            next_path=_safe_next(next),
+            next_path=_safe_next(form.next),
         )
-    except DomainError as exc:
-        ctx = {"error": exc.detail, "email": email, "display_name": display_name, "next": next}
-        return render(request, "auth/signup.html", ctx, status_code=exc.status_code)
-    db.commit()
+
+    def rejected(messages: list[str], status: int) -> Response:
+        ctx = {"error": messages[0], **form.model_dump(exclude={"password"})}  # never echo a password
+        return render(request, "auth/signup.html", ctx, status_code=status)
+
     # The same page whether or not the address has an account: nothing to learn from it.
-    return render(request, "auth/signup_sent.html", {"email": sent_to})
+    return forms.submit(
+        db,
+        request_signup,
+        rejected=rejected,
+        done=lambda sent_to: render(request, "auth/signup_sent.html", {"email": sent_to}),
+    )
 
 
 @router.get("/signup/confirm")
@@ -122,24 +123,21 @@ def signup_confirm_page(request: Request, db: DbSession, token: str = "", next: 
 
 
 @router.post("/signup/confirm")
-def signup_confirm(
-    request: Request,
-    db: DbSession,
-    token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form()] = "/",
-):
-    try:
-        user = signup_service.confirm_signup(db=db, raw_token=token)
-    except DomainError as exc:
-        db.commit()  # the losing links' rows are gone
-        return render(request, "auth/signup_confirm.html", {"error": exc.detail}, status_code=exc.status_code)
-    raw = auth_service.start_session(
-        db=db, user=user, max_age_days=app_settings(request).session_max_age_days
+def signup_confirm(request: Request, db: DbSession, form: Annotated[SignupConfirmForm, Form()]):
+    def confirm() -> Response:
+        user = signup_service.confirm_signup(db=db, raw_token=form.token)
+        welcome = f"Welcome, {user.display_name}!"
+        return _signed_in(request, db, user, redirect(request, _safe_next(form.next), welcome, "success"))
+
+    return forms.submit(
+        db,
+        confirm,
+        rejected=lambda messages, status: render(
+            request, "auth/signup_confirm.html", {"error": messages[0]}, status_code=status
+        ),
+        done=lambda response: response,
+        keep_rejected=True,  # the losing links' rows are gone
     )
-    response = redirect(request, _safe_next(next), f"Welcome, {user.display_name}!", "success")
-    _sign_in(request, response, db, raw)
-    db.commit()
-    return response
 
 
 @router.get("/login")
@@ -150,34 +148,31 @@ def login_page(request: Request, user: OptionalUser):
 
 
 @router.post("/login")
-def login(
-    settings: SettingsDep,
-    request: Request,
-    db: DbSession,
-    email: Annotated[str, Form(max_length=320)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    next: Annotated[str, Form()] = "/",
-):
-    try:
+def login(settings: SettingsDep, request: Request, db: DbSession, form: Annotated[LoginForm, Form()]):
+    def sign_in() -> Response:
         user = auth_service.authenticate(
             db=db,
-            email=email,
-            password=password,
+            email=form.email,
+            password=form.password,
             address=_client_address(request),
             per_account=settings.login_max_failures_per_account,
             per_address=settings.login_max_failures_per_address,
             window_minutes=settings.login_window_minutes,
         )
-    except DomainError as exc:
-        db.commit()  # keep the recorded failure
-        ctx = {"error": exc.detail, "email": email, "next": next}
-        headers = getattr(exc, "headers", None)  # Retry-After on a throttled sign-in
-        return render(request, "auth/login.html", ctx, status_code=exc.status_code, headers=headers)
-    raw = auth_service.start_session(db=db, user=user, max_age_days=settings.session_max_age_days)
-    response = redirect(request, _safe_next(next))
-    _sign_in(request, response, db, raw)
-    db.commit()
-    return response
+        return _signed_in(request, db, user, redirect(request, _safe_next(form.next)))
+
+    return forms.submit(
+        db,
+        sign_in,
+        rejected=lambda messages, status: render(
+            request,
+            "auth/login.html",
+            {"error": messages[0], "email": form.email, "next": form.next},
+            status_code=status,
+        ),
+        done=lambda response: response,
+        keep_rejected=True,  # a failed sign-in stays counted (the throttle reads it)
+    )
 
 
 @router.post("/logout")
@@ -200,40 +195,29 @@ def account_page(request: Request, db: DbSession, user: CurrentUser):
 
 @router.post("/account/password")
 def change_password(
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    current_password: Annotated[str, Form(max_length=1024)] = "",
-    new_password: Annotated[str, Form(max_length=1024)] = "",
-    keep_tokens: Annotated[bool, Form()] = False,
+    request: Request, db: DbSession, user: CurrentUser, form: Annotated[PasswordForm, Form()]
 ):
-    try:
+    def change() -> Response:
         auth_service.change_password(
             db=db,
             user=user,
-            current=current_password,
-            new=new_password,
+            current=form.current_password,
+            new=form.new_password,
             keep_session=request.cookies.get(SESSION_COOKIE),
-            keep_tokens=keep_tokens,
+            keep_tokens=form.keep_tokens,
         )
-    except DomainError as exc:
-        ctx = {"tokens": auth_service.list_api_tokens(db=db, user=user), "password_error": exc.detail}
-        return render(request, "auth/account.html", {"new_token": None, **ctx}, status_code=exc.status_code)
-    return _signed_in_again(request, db, user, keep_tokens)
+        kept = "kept" if form.keep_tokens else "revoked"
+        message = f"Password changed. Other devices were signed out; API tokens {kept}."
+        # a new session id for this browser too
+        return _signed_in(
+            request, db, user, redirect(request, "/account", message, "success"), keep_csrf=True
+        )
 
+    def rejected(messages: list[str], status: int) -> Response:
+        ctx = {"tokens": auth_service.list_api_tokens(db=db, user=user), "password_error": messages[0]}
+        return render(request, "auth/account.html", {"new_token": None, **ctx}, status_code=status)
 
-def _signed_in_again(request: Request, db, user: User, keep_tokens: bool) -> Response:
-    """After a password change: a new session id for this browser too, and the message."""
-    raw = auth_service.start_session(
-        db=db, user=user, max_age_days=app_settings(request).session_max_age_days
-    )
-    message = (
-        f"Password changed. Other devices were signed out; API tokens {'kept' if keep_tokens else 'revoked'}."
-    )
-    response = redirect(request, "/account", message, "success")
-    _replace_session(request, response, db, raw)
-    db.commit()
-    return response
+    return forms.submit(db, change, rejected=rejected, done=lambda response: response)
 
 
 @router.post("/account/tokens")

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.models import Role
+from app.forms import RawForm
 
 
 class MeOut(BaseModel):
@@ -42,3 +43,27 @@ class UserAdminOut(MeOut):
 class UserAdminPatch(BaseModel):
     role: Role | None = None
     suspended: bool | None = None
+
+
+# ---- the page forms as posted ----
+
+
+class LoginForm(RawForm):
+    email: str = Field(default="", max_length=320)
+    password: str = Field(default="", max_length=1024)
+    next: str = "/"  # where to go once signed in (same-site paths only)
+
+
+class SignupForm(LoginForm):
+    display_name: str = Field(default="", max_length=80)
+
+
+class SignupConfirmForm(RawForm):
+    token: str = Field(default="", max_length=100)
+    next: str = "/"
+
+
+class PasswordForm(RawForm):
+    current_password: str = Field(default="", max_length=1024)
+    new_password: str = Field(default="", max_length=1024)
+    keep_tokens: bool = False  # a checkbox: keep the API tokens working

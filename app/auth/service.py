@@ -19,6 +19,7 @@ from app.auth.exceptions import (
 from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from app.db import utcnow
 from app.errors import DomainError, NotFound
+from app.lab import queue
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
 _hasher = PasswordHasher()
@@ -219,8 +220,6 @@ def delete_user(*, db: Session, user: User) -> None:
     """Erase the account's rows (every table of theirs cascades from `user`; failed sign-ins,
     which name the email rather than the user, go by address). The caller removes
     paths.user_dir() after the commit, so a failed commit keeps the files."""
-    from app.lab import queue
-
     # Task-queue deliveries (PostgreSQL) name the learner in their own tables, which cascade from nothing.
     queue.withdraw_learner(db, user_id=user.id)
     db.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))

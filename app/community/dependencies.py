@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.auth.dependencies import CurrentUser, DbSession
 from app.community import comments, moderation, posts
@@ -27,3 +27,15 @@ def valid_report(report_id: int, db: DbSession, user: CurrentUser) -> Report:
 VisiblePost = Annotated[Post, Depends(valid_post)]
 VisibleComment = Annotated[Comment, Depends(valid_comment)]
 ModeratedReport = Annotated[Report, Depends(valid_report)]
+
+
+ON_WORDS = frozenset({"hide", "suspend", "accept"})  # POST .../hide turns hiding on, .../restore off
+
+
+def switched_on(request: Request) -> bool:
+    """Which way a switch route goes: on for POST .../hide, .../suspend and .../accept; off for
+    .../restore, .../unsuspend and DELETE .../accept (one route function serves both)."""
+    return request.method == "POST" and request.url.path.rsplit("/", 1)[-1] in ON_WORDS
+
+
+SwitchedOn = Annotated[bool, Depends(switched_on)]

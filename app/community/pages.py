@@ -7,18 +7,31 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from app import forms
 from app.auth.dependencies import CurrentUser, DbSession
 from app.community import comments, feed, moderation, permissions, posts, presenters, reactions, sharing
 from app.community import exceptions as exc
 from app.community.dependencies import ModeratedReport, VisibleComment, VisiblePost
 from app.community.models import PostKind, ReactionKind, ReportReason, ReportStatus
-from app.community.schemas import CommentCreate, PostCreate, PostUpdate
+from app.community.schemas import (
+    COMMENT_WORDING,
+    POST_WORDING,
+    CommentCreate,
+    CommentForm,
+    EditForm,
+    PostCreate,
+    PostUpdate,
+    ReportFields,
+    SwitchFields,
+)
 from app.dependencies import SettingsDep
 from app.errors import DomainError
 from app.lab import charts
 from app.web import is_htmx, redirect, render
 
 router = APIRouter(prefix="/community", tags=["community pages"])
+SwitchForm = Annotated[SwitchFields, Form()]
+ReportForm = Annotated[ReportFields, Form()]
 
 REASON_LABELS = {
     ReportReason.spam: "Spam or advertising",
@@ -152,32 +165,35 @@ def toggle_reaction(
 
 @router.post("/posts/{post_id}/comments")
 def add_comment(
-    request: Request, post: VisiblePost, db: DbSession, user: CurrentUser, body: Annotated[str, Form()] = ""
+    request: Request,
+    post: VisiblePost,
+    db: DbSession,
+    user: CurrentUser,
+    form: Annotated[CommentForm, Form()],
 ):
-    try:
-        comments.add_comment(db=db, post=post, author=user, data=CommentCreate(body=body))
-    except (DomainError, ValidationError) as error:
-        db.rollback()
-        message = (
-            error.detail
-            if isinstance(error, DomainError)
-            else "Write a comment of at most 10,000 characters."
-        )
-        status = error.status_code if isinstance(error, DomainError) else 422
-        ctx = _post_context(db, post, user, comment_error=message, comment_body=body)
+    def rejected(messages: list[str], status: int):
+        ctx = _post_context(db, post, user, comment_error=messages[0], comment_body=form.body)
         # htmx swaps only 2xx answers, so the form with its message comes back as 200 there.
-        return render(
-            request,
-            "community/post.html",
-            ctx,
-            block="comments",
-            status_code=200 if is_htmx(request) else status,
-        )
-    db.commit()
-    if is_htmx(request):
-        return render(request, "community/post.html", _post_context(db, post, user), block="comments")
-    return redirect(
-        request, f"/community/posts/{post.id}#comments", message="Comment posted.", category="success"
+        status = 200 if is_htmx(request) else status
+        return render(request, "community/post.html", ctx, block="comments", status_code=status)
+
+    return forms.submit(
+        db,
+        lambda: comments.add_comment(db=db, post=post, author=user, data=CommentCreate(body=form.body)),
+        rejected=rejected,
+        done=lambda _: _commented(request, db, post, user),
+        wording=COMMENT_WORDING,
+    )
+
+
+def _commented(request, db, post, user):
+    return forms.block_or_redirect(
+        request,
+        template="community/post.html",
+        context=_post_context(db, post, user),
+        block="comments",
+        url=f"/community/posts/{post.id}#comments",
+        message="Comment posted.",
     )
 
 
@@ -191,52 +207,36 @@ def delete_comment(request: Request, comment: VisibleComment, db: DbSession, use
 
 @router.post("/comments/{comment_id}/accept")
 def accept_comment(
-    request: Request,
-    comment: VisibleComment,
-    db: DbSession,
-    user: CurrentUser,
-    accepted: Annotated[str, Form()] = "1",
+    request: Request, comment: VisibleComment, db: DbSession, user: CurrentUser, form: SwitchForm
 ):
-    comments.accept_answer(db=db, comment=comment, user=user, accepted=accepted == "1")
+    comments.accept_answer(db=db, comment=comment, user=user, accepted=form.on)
+    url = f"/community/posts/{comment.post_id}#comment-{comment.id}"
+    return _switched(request, db, url, form.on, ("Marked as the answer.", "No longer marked as the answer."))
+
+
+def _switched(request, db, url: str, on: bool, said: tuple[str, str]):
+    """After a switch (accept, hide, suspend, or their undoing): commit and say which way it went."""
     db.commit()
-    message = "Marked as the answer." if accepted == "1" else "No longer marked as the answer."
-    return redirect(
-        request,
-        f"/community/posts/{comment.post_id}#comment-{comment.id}",
-        message=message,
-        category="success",
-    )
+    return redirect(request, url, message=said[0] if on else said[1], category="success")
 
 
 @router.post("/posts/{post_id}/report")
-def report_post(
-    request: Request,
-    post: VisiblePost,
-    db: DbSession,
-    user: CurrentUser,
-    reason: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-):
-    return _report(request, db, user, post.id, reason, note, post=post)
+def report_post(request: Request, post: VisiblePost, db: DbSession, user: CurrentUser, form: ReportForm):
+    return _report(request, db, user, post.id, form, post=post)
 
 
 @router.post("/comments/{comment_id}/report")
 def report_comment(
-    request: Request,
-    comment: VisibleComment,
-    db: DbSession,
-    user: CurrentUser,
-    reason: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    request: Request, comment: VisibleComment, db: DbSession, user: CurrentUser, form: ReportForm
 ):
-    return _report(request, db, user, comment.post_id, reason, note, comment=comment)
+    return _report(request, db, user, comment.post_id, form, comment=comment)
 
 
-def _report(request, db, user, post_id, reason, note, post=None, comment=None):
-    if reason not in ReportReason.__members__:
+def _report(request, db, user, post_id, form: ReportFields, post=None, comment=None):
+    if form.reason not in ReportReason.__members__:
         raise exc.InvalidPost("Choose why you are reporting this.")
     moderation.report(
-        db=db, reporter=user, reason=ReportReason(reason), note=note, post=post, comment=comment
+        db=db, reporter=user, reason=ReportReason(form.reason), note=form.note, post=post, comment=comment
     )
     db.commit()
     return redirect(
@@ -304,8 +304,8 @@ async def create_post(settings: SettingsDep, request: Request, db: DbSession, us
         post = posts.create_post(db=db, data_dir=settings.data_dir, author=user, data=data, uploads=uploads)
     except (DomainError, ValidationError) as error:
         db.rollback()
-        message, status = _form_error(error)
-        ctx = _form_context(db, user, kind, values, message)
+        messages, status = forms.problems(error, POST_WORDING)
+        ctx = _form_context(db, user, kind, values, messages[0])
         return render(request, "community/new.html", ctx, status_code=status)
     db.commit()
     return redirect(request, f"/community/posts/{post.id}", message="Posted.", category="success")
@@ -318,15 +318,6 @@ def _int(value) -> int | None:
         return None
 
 
-def _form_error(error: Exception) -> tuple[str, int]:
-    if isinstance(error, DomainError):
-        return error.detail, error.status_code
-    fields = {"title": "Give the post a title of at most 140 characters.", "body": "The text is too long.",
-              "lesson": "Choose a lesson from 1 to 8.", "samples": "Choose 2 to 4 sample images."}  # fmt: skip
-    first = error.errors()[0]["loc"][0] if error.errors() and error.errors()[0]["loc"] else ""
-    return fields.get(str(first), "Some fields are missing or not valid."), 422
-
-
 @router.get("/posts/{post_id}/edit")
 def edit_post_page(request: Request, post: VisiblePost, db: DbSession, user: CurrentUser):
     if post.author_id != user.id and not permissions.is_moderator(user):
@@ -336,31 +327,28 @@ def edit_post_page(request: Request, post: VisiblePost, db: DbSession, user: Cur
 
 @router.post("/posts/{post_id}/edit")
 def edit_post(
-    request: Request,
-    post: VisiblePost,
-    db: DbSession,
-    user: CurrentUser,
-    title: Annotated[str, Form()] = "",
-    body: Annotated[str, Form()] = "",
-    lesson: Annotated[str, Form()] = "",
+    request: Request, post: VisiblePost, db: DbSession, user: CurrentUser, form: Annotated[EditForm, Form()]
 ):
     if post.author_id != user.id and not permissions.is_moderator(user):
         raise exc.NotAuthor()
-    values = {"title": title, "body": body, "lesson_number": _int(lesson)}
-    try:
-        data = PostUpdate(title=title, body=body, lesson=_int(lesson))
+
+    def edit():
+        data = PostUpdate(title=form.title, body=form.body, lesson=_int(form.lesson))
         posts.update_post(db=db, post=post, editor=user, data=data)
-    except (DomainError, ValidationError) as error:
-        db.rollback()
-        message, status = _form_error(error)
-        return render(
+
+    values = {"title": form.title, "body": form.body, "lesson_number": _int(form.lesson)}
+    return forms.submit(
+        db,
+        edit,
+        rejected=lambda messages, status: render(
             request,
             "community/edit.html",
-            {"post": post, "error": message, "values": values},
+            {"post": post, "error": messages[0], "values": values},
             status_code=status,
-        )
-    db.commit()
-    return redirect(request, f"/community/posts/{post.id}", message="Saved.", category="success")
+        ),
+        done=lambda _: redirect(request, f"/community/posts/{post.id}", message="Saved.", category="success"),
+        wording=POST_WORDING,
+    )
 
 
 @router.post("/posts/{post_id}/delete")
@@ -400,49 +388,26 @@ def resolve_report(
 
 
 @router.post("/posts/{post_id}/hide")
-def hide_post(
-    request: Request,
-    post: VisiblePost,
-    db: DbSession,
-    user: CurrentUser,
-    hidden: Annotated[str, Form()] = "1",
-):
-    moderation.set_post_hidden(db=db, post=post, moderator=user, hidden=hidden == "1")
-    db.commit()
-    message = "The post is hidden from learners." if hidden == "1" else "The post is visible again."
-    return redirect(request, f"/community/posts/{post.id}", message=message, category="success")
+def hide_post(request: Request, post: VisiblePost, db: DbSession, user: CurrentUser, form: SwitchForm):
+    moderation.set_post_hidden(db=db, post=post, moderator=user, hidden=form.on)
+    said = ("The post is hidden from learners.", "The post is visible again.")
+    return _switched(request, db, f"/community/posts/{post.id}", form.on, said)
 
 
 @router.post("/comments/{comment_id}/hide")
 def hide_comment(
-    request: Request,
-    comment: VisibleComment,
-    db: DbSession,
-    user: CurrentUser,
-    hidden: Annotated[str, Form()] = "1",
+    request: Request, comment: VisibleComment, db: DbSession, user: CurrentUser, form: SwitchForm
 ):
-    moderation.set_comment_hidden(db=db, comment=comment, moderator=user, hidden=hidden == "1")
-    db.commit()
-    message = "The comment is hidden." if hidden == "1" else "The comment is visible again."
-    return redirect(
-        request,
-        f"/community/posts/{comment.post_id}#comment-{comment.id}",
-        message=message,
-        category="success",
-    )
+    moderation.set_comment_hidden(db=db, comment=comment, moderator=user, hidden=form.on)
+    url = f"/community/posts/{comment.post_id}#comment-{comment.id}"
+    return _switched(request, db, url, form.on, ("The comment is hidden.", "The comment is visible again."))
 
 
 @router.post("/moderation/users/{user_id}/suspend")
-def suspend_user(
-    request: Request,
-    user_id: int,
-    db: DbSession,
-    user: CurrentUser,
-    suspended: Annotated[str, Form()] = "1",
-    back: Annotated[str, Form()] = "/community/moderation",
-):
-    target = moderation.suspend_user(db=db, moderator=user, user_id=user_id, suspended=suspended == "1")
-    db.commit()
-    back = back if back.startswith("/community") else "/community/moderation"
-    verb = "suspended" if suspended == "1" else "restored"
-    return redirect(request, back, message=f"{target.display_name}'s account is {verb}.", category="success")
+def suspend_user(request: Request, user_id: int, db: DbSession, user: CurrentUser, form: SwitchForm):
+    target = moderation.suspend_user(db=db, moderator=user, user_id=user_id, suspended=form.on)
+    back = form.back if form.back.startswith("/community") else "/community/moderation"
+    name = target.display_name
+    return _switched(
+        request, db, back, form.on, (f"{name}'s account is suspended.", f"{name}'s account is restored.")
+    )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import CurrentUser, DbSession
 from app.community import comments, feed, moderation, posts, presenters, reactions, sharing
-from app.community.dependencies import ModeratedReport, VisibleComment, VisiblePost
+from app.community.dependencies import ModeratedReport, SwitchedOn, VisibleComment, VisiblePost
 from app.community.models import PostKind, ReactionKind, ReportStatus
 from app.community.schemas import (
     CommentCreate,
@@ -105,15 +105,9 @@ def api_delete_comment(comment: VisibleComment, db: DbSession, user: CurrentUser
 
 
 @router.post("/comments/{comment_id}/accept", response_model=CommentOut)
-def api_accept_answer(comment: VisibleComment, db: DbSession, user: CurrentUser):
-    comments.accept_answer(db=db, comment=comment, user=user, accepted=True)
-    db.commit()
-    return presenters.comment_out(comment)
-
-
 @router.delete("/comments/{comment_id}/accept", response_model=CommentOut)
-def api_unaccept_answer(comment: VisibleComment, db: DbSession, user: CurrentUser):
-    comments.accept_answer(db=db, comment=comment, user=user, accepted=False)
+def api_accept_answer(comment: VisibleComment, db: DbSession, user: CurrentUser, on: SwitchedOn):
+    comments.accept_answer(db=db, comment=comment, user=user, accepted=on)
     db.commit()
     return presenters.comment_out(comment)
 
@@ -206,42 +200,24 @@ def api_resolve_report(report: ModeratedReport, body: ResolveIn, db: DbSession, 
 
 
 @router.post("/posts/{post_id}/hide", response_model=PostOut)
-def api_hide_post(post: VisiblePost, db: DbSession, user: CurrentUser):
-    moderation.set_post_hidden(db=db, post=post, moderator=user, hidden=True)
-    db.commit()
-    return presenters.post_out(db=db, post=post, viewer=user)
-
-
 @router.post("/posts/{post_id}/restore", response_model=PostOut)
-def api_restore_post(post: VisiblePost, db: DbSession, user: CurrentUser):
-    moderation.set_post_hidden(db=db, post=post, moderator=user, hidden=False)
+def api_hide_post(post: VisiblePost, db: DbSession, user: CurrentUser, on: SwitchedOn):
+    moderation.set_post_hidden(db=db, post=post, moderator=user, hidden=on)
     db.commit()
     return presenters.post_out(db=db, post=post, viewer=user)
 
 
 @router.post("/comments/{comment_id}/hide", response_model=CommentOut)
-def api_hide_comment(comment: VisibleComment, db: DbSession, user: CurrentUser):
-    moderation.set_comment_hidden(db=db, comment=comment, moderator=user, hidden=True)
-    db.commit()
-    return presenters.comment_out(comment)
-
-
 @router.post("/comments/{comment_id}/restore", response_model=CommentOut)
-def api_restore_comment(comment: VisibleComment, db: DbSession, user: CurrentUser):
-    moderation.set_comment_hidden(db=db, comment=comment, moderator=user, hidden=False)
+def api_hide_comment(comment: VisibleComment, db: DbSession, user: CurrentUser, on: SwitchedOn):
+    moderation.set_comment_hidden(db=db, comment=comment, moderator=user, hidden=on)
     db.commit()
     return presenters.comment_out(comment)
 
 
 @router.post("/moderation/users/{user_id}/suspend")
-def api_suspend(user_id: int, db: DbSession, user: CurrentUser):
-    target = moderation.suspend_user(db=db, moderator=user, user_id=user_id, suspended=True)
-    db.commit()
-    return {"id": target.id, "suspended": True, "suspended_at": target.suspended_at}
-
-
 @router.post("/moderation/users/{user_id}/unsuspend")
-def api_unsuspend(user_id: int, db: DbSession, user: CurrentUser):
-    target = moderation.suspend_user(db=db, moderator=user, user_id=user_id, suspended=False)
+def api_suspend(user_id: int, db: DbSession, user: CurrentUser, on: SwitchedOn):
+    target = moderation.suspend_user(db=db, moderator=user, user_id=user_id, suspended=on)
     db.commit()
-    return {"id": target.id, "suspended": False, "suspended_at": None}
+    return {"id": target.id, "suspended": on, "suspended_at": target.suspended_at}

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.community.models import PostKind, ReactionKind, ReportReason, ReportStatus
+from app.forms import RawForm, Wording
 
 TITLE_MAX = 140
 BODY_MAX = 20_000
@@ -159,3 +160,53 @@ class SampleChoice(BaseModel):
     ref: str
     url: str
     label: str
+
+
+# ---- the page forms as posted ----
+
+
+class CommentForm(RawForm):
+    body: str = ""
+
+
+class EditForm(RawForm):
+    """The edit form: the lesson is a number or blank."""
+
+    title: str = ""
+    body: str = ""
+    lesson: str = ""
+
+
+class ReportFields(RawForm):
+    """The report form of a post or a comment (the reason is checked by the page)."""
+
+    reason: str = ""
+    note: str = ""
+
+
+class SwitchFields(RawForm):
+    """A switch button's form (accept, hide, suspend): its flag is "1" for on, "0" for off; a
+    suspension's form also says where to go back to."""
+
+    accepted: str = ""
+    hidden: str = ""
+    suspended: str = ""
+    back: str = "/community/moderation"
+
+    @property
+    def on(self) -> bool:
+        """The flag the button sent ("1" unless it sent "0"), whichever switch it is."""
+        return (self.accepted or self.hidden or self.suspended or "1") == "1"
+
+
+# How a bad field of the post forms reads to the writer (one message, the first).
+POST_WORDING = Wording(
+    hints={
+        **{name: "Some fields are missing or not valid." for name in PostCreate.model_fields},
+        "title": f"Give the post a title of at most {TITLE_MAX} characters.",
+        "body": "The text is too long.",
+        "lesson": "Choose a lesson from 1 to 8.",
+        "samples": "Choose 2 to 4 sample images.",
+    }
+)
+COMMENT_WORDING = Wording(hints={"body": f"Write a comment of at most {COMMENT_MAX:,} characters."})

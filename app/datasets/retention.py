@@ -24,8 +24,10 @@ from app.auth.models import User
 from app.config import Settings
 from app.datasets.models import Dataset, DatasetImage
 from app.db import utcnow
+from app.evaluate.models import Sweep
 from app.lab import paths
 from app.lab.models import JobKind, JobStatus, LoraModel, TrainingJob
+from app.review.models import OPEN_STATUSES, Submission, SubmissionStatus
 
 UNFINISHED = (JobStatus.queued, JobStatus.running)
 
@@ -102,8 +104,6 @@ def why_due(*, db: Session, settings: Settings, dataset: Dataset, now: datetime)
 
 
 def _trained_job_of_sweep(db: Session, sweep_job_id: int) -> int | None:
-    from app.evaluate.models import Sweep
-
     return db.scalar(
         select(LoraModel.job_id)
         .join(Sweep, Sweep.model_id == LoraModel.id)
@@ -128,9 +128,6 @@ def deletion_date(*, db: Session, settings: Settings, dataset: Dataset) -> datet
 
 def in_use(*, db: Session, dataset: Dataset) -> bool:
     """A job or sweep still reads the photos, or an open submission shows their crops."""
-    from app.evaluate.models import Sweep
-    from app.review.models import OPEN_STATUSES, Submission
-
     job_ids = list(db.scalars(select(TrainingJob.id).where(TrainingJob.dataset_id == dataset.id)))
     if not job_ids:
         return False
@@ -151,8 +148,6 @@ def in_use(*, db: Session, dataset: Dataset) -> bool:
 
 
 def _approved(db: Session, dataset: Dataset) -> bool:
-    from app.review.models import Submission, SubmissionStatus
-
     return (
         db.scalar(
             select(Submission.id)

@@ -5,16 +5,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse
 
+from app import forms
 from app.auth.dependencies import CurrentUser, DbSession, require_role
 from app.auth.models import Role, User
 from app.datasets import retention, service
 from app.datasets.dependencies import OwnDataset, OwnImage
-from app.datasets.exceptions import InvalidDatasetField, UploadRejected, UploadTooLarge
-from app.datasets.schemas import DatasetListItem, DatasetOut, ImageUpdate
+from app.datasets.exceptions import InvalidDatasetField
+from app.datasets.schemas import DatasetListItem, DatasetOut, ImageUpdate, UploadFields, UploadForm
 from app.dependencies import SettingsDep, app_settings
 from app.flows import privacy as privacy_flow
 from app.privacy import service as privacy_service
-from app.privacy.exceptions import ConsentRequired
 from app.web import redirect, render
 
 router = APIRouter()
@@ -35,43 +35,37 @@ def _read(files: list[UploadFile]) -> list[tuple[str, bytes]]:
     return [(f.filename or "photo", f.file.read()) for f in files]
 
 
-def _consent_first(request: Request, db: DbSession, user: User, consent: bool, keep: bool | None) -> None:
+def _consent_first(settings, db: DbSession, user: User, consent: bool, keep: bool | None) -> None:
     """Record consent (and the retention choice) sent with the upload, kept even if the photos are
     then refused; without consent, refuse with 403 before anything is stored."""
     if consent:
         privacy_service.record_consent(db=db, user=user)
         if keep is not None:
-            privacy_flow.set_keep_photos(db=db, settings=app_settings(request), user=user, keep=keep)
+            privacy_flow.set_keep_photos(db=db, settings=settings, user=user, keep=keep)
         db.commit()
     privacy_service.require_consent(user)
 
 
 @router.post("/api/datasets", status_code=201, response_model=DatasetOut)
 def create_dataset(
+    settings: SettingsDep,
     request: Request,
     db: DbSession,
     user: Learner,
     files: Annotated[list[UploadFile], File()],
-    name: Annotated[str, Form()] = "",
-    trigger: Annotated[str, Form()] = "sks",
-    class_word: Annotated[str, Form()] = "person",
-    base: Annotated[Literal["sdxl", "sd15"], Form()] = "sdxl",
-    consent: Annotated[bool, Form()] = False,
-    keep_photos: Annotated[bool | None, Form()] = None,
+    form: Annotated[UploadFields, Form()],
 ):
-    _consent_first(request, db, user, consent, keep_photos)
-    dataset, skipped = service.create_dataset(
-        db=db,
-        settings=app_settings(request),
-        user_id=user.id,
-        files=_read(files),
-        name=name,
-        trigger=trigger,
-        class_word=class_word,
-        base=base,
-    )
+    dataset, skipped = _upload(settings, db, user, files, form)
     db.commit()
     return service.report(dataset=dataset, skipped=skipped)
+
+
+def _upload(settings, db, user: User, files: list[UploadFile], form: UploadForm):
+    """Consent first (kept even if the photos are then refused), then the checked new dataset."""
+    _consent_first(settings, db, user, form.consent, form.keep_photos)
+    return service.create_dataset(
+        db=db, settings=settings, user_id=user.id, files=_read(files), **form.dataset_fields()
+    )
 
 
 @router.get("/api/datasets", response_model=list[DatasetListItem])
@@ -157,30 +151,16 @@ def upload_page(
     db: DbSession,
     user: Learner,
     files: Annotated[list[UploadFile], File()],
-    name: Annotated[str, Form()] = "",
-    trigger: Annotated[str, Form()] = "sks",
-    class_word: Annotated[str, Form()] = "person",
-    base: Annotated[str, Form()] = "sdxl",
-    consent: Annotated[bool, Form()] = False,
-    keep_photos: Annotated[bool | None, Form()] = None,
+    form: Annotated[UploadForm, Form()],
 ):
-    try:
-        _consent_first(request, db, user, consent, keep_photos)
-        dataset, _ = service.create_dataset(
-            db=db,
-            settings=settings,
-            user_id=user.id,
-            files=_read(files),
-            name=name,
-            trigger=trigger,
-            class_word=class_word,
-            base=base,
-        )
-    except (UploadRejected, UploadTooLarge, InvalidDatasetField, ConsentRequired) as error:
-        db.rollback()
-        return _index(request, db, user, error=error.detail, status_code=error.status_code)
-    db.commit()
-    return redirect(request, f"/lab/datasets/{dataset.id}", "Your photos were checked.", "success")
+    return forms.submit(
+        db,
+        lambda: _upload(settings, db, user, files, form),
+        rejected=lambda messages, status: _index(request, db, user, error=messages[0], status_code=status),
+        done=lambda upload: redirect(
+            request, f"/lab/datasets/{upload[0].id}", "Your photos were checked.", "success"
+        ),
+    )
 
 
 def _detail_ctx(dataset, image=None) -> dict:

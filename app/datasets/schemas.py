@@ -1,8 +1,11 @@
 """API shapes of datasets (see CONTRACT.md: POST /api/datasets, GET /api/datasets/{id})."""
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from app.forms import RawForm
 
 
 class ProblemOut(BaseModel):
@@ -71,3 +74,24 @@ class ImageUpdate(BaseModel):
     caption: str | None = Field(None, max_length=500)
     nudge: NudgeIn | None = None
     keep_anyway: bool | None = None  # overrule the photo's (overrulable) rejection, or take it back
+
+
+class UploadForm(RawForm):
+    """The lab's upload form as posted, beside its photos (the service checks the fields)."""
+
+    name: str = ""
+    trigger: str = "sks"
+    class_word: str = "person"
+    base: str = "sdxl"
+    consent: bool = False  # a checkbox: consent recorded with this upload
+    keep_photos: bool | None = None  # the retention choice, when the form asks for it
+
+    def dataset_fields(self) -> dict[str, str]:
+        """The fields the new dataset takes (service.create_dataset's names)."""
+        return self.model_dump(include={"name", "trigger", "class_word", "base"})
+
+
+class UploadFields(UploadForm):
+    """POST /api/datasets' fields: the same, with the base one of the two the API names."""
+
+    base: Literal["sdxl", "sd15"] = "sdxl"

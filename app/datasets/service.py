@@ -13,18 +13,20 @@ from sqlalchemy.orm import Session
 from app import limits
 from app.config import Settings
 from app.datasets import exceptions as exc
+from app.datasets import retention
 from app.datasets.models import Dataset, DatasetImage
 from app.datasets.staging import Staging, crop_names, stage_for
 from app.lab import paths
+from app.lab.models import TrainingJob
 from app.trainer import faults
+from app.trainer.photos import captions, checks, crops, ingest, prepare, set_checks
+from app.trainer.photos.checks import BASE_RESOLUTION
 
 WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
 THUMB_SIDE = 256
 
 
 def _check_fields(*, name: str, trigger: str, class_word: str, base: str) -> None:
-    from app.trainer.photos.checks import BASE_RESOLUTION
-
     if not WORD.match(trigger):
         raise exc.InvalidDatasetField(
             "The trigger must be one word of letters, digits, - or _ (up to 40), like 'sks'."
@@ -54,8 +56,6 @@ def create_dataset(
 
     Everything is read and checked before the first byte is written; if writing fails
     half-way, the files written so far are removed again."""
-    from app.trainer.photos import checks, ingest, prepare, set_checks
-
     name, trigger, class_word = name.strip(), trigger.strip() or "sks", class_word.strip() or "person"
     _check_fields(name=name, trigger=trigger, class_word=class_word, base=base)
     limits.ensure_dataset_room(db=db, user_id=user_id)
@@ -127,8 +127,6 @@ def create_dataset(
 
 def _store_photo(staging: Staging, image) -> None:
     """Stage the cleaned JPEG unless the user already has this photo."""
-    from app.trainer.photos import ingest
-
     relative = f"photos/{image.sha256}.jpg"
     if not (staging.root / relative).exists():
         ingest.store(image, staging.path(relative).parent)
@@ -138,8 +136,6 @@ def _apply_crop(staging: Staging, row: DatasetImage, photo, box) -> None:
     """Cut the crop and its thumbnail into staging; files are named by photo and box, so they
     never change under a queued training job."""
     from PIL import Image
-
-    from app.trainer.photos import crops
 
     row.crop_left, row.crop_top, row.crop_size = box.left, box.top, box.side
     crop_name, thumb_name = crop_names(row, box.resolution)
@@ -180,8 +176,6 @@ def get_image(*, dataset: Dataset, image_id: int) -> DatasetImage:
 
 def caption_problems(dataset: Dataset, image: DatasetImage) -> list[dict[str, Any]]:
     """The caption lint for one photo."""
-    from app.trainer.photos import captions
-
     return [
         p.to_dict()
         for p in captions.lint(image.caption, trigger=dataset.trigger, class_word=dataset.class_word)
@@ -220,8 +214,6 @@ def nudge_crop(
 ) -> DatasetImage:
     """Move or zoom a photo's crop by a step and cut it again."""
     from PIL import Image
-
-    from app.trainer.photos import checks, crops, prepare
 
     ensure_photos_kept(dataset)
     current = crops.Nudge() if reset else crops.Nudge(image.nudge_dx, image.nudge_dy, image.nudge_zoom)
@@ -268,8 +260,6 @@ def update_image(*, db: Session, settings: Settings, dataset: Dataset, image: Da
 
 def can_keep_anyway(image: DatasetImage) -> bool:
     """True when the photo was rejected only by checks the learner may overrule."""
-    from app.trainer.photos import checks
-
     return checks.PhotoAnalysis.from_dict(image.analysis).can_keep_anyway
 
 
@@ -277,8 +267,6 @@ def keep_anyway(*, db: Session, dataset: Dataset, image: DatasetImage, keep: boo
     """The learner overrules a rejection they judge wrong (a false second face, a squint read as
     closed eyes), or takes that back; the set checks then run again over the stored measurements
     (count, variety, near-duplicates, identity), as the upload ran them."""
-    from app.trainer.photos import checks, set_checks
-
     ensure_photos_kept(dataset)
     analysis = checks.PhotoAnalysis.from_dict(image.analysis)
     if keep and not analysis.can_keep_anyway:
@@ -301,9 +289,6 @@ def keep_anyway(*, db: Session, dataset: Dataset, image: DatasetImage, keep: boo
 def delete_dataset(*, db: Session, settings: Settings, dataset: Dataset) -> None:
     """Delete the dataset and the files no other dataset of the user still uses, with the copies
     its finished training jobs made (a running job keeps its own until it ends)."""
-    from app.datasets import retention
-    from app.lab.models import TrainingJob
-
     user_id = dataset.user_id
     shas = {i.sha256 for i in dataset.images}
     for job in db.scalars(select(TrainingJob).where(TrainingJob.dataset_id == dataset.id)):

@@ -15,6 +15,7 @@ from app.lab import retrain
 from app.lab.charts import HEIGHT, PAD, WIDTH, moving_average
 from app.lab.exceptions import ModelNotFound
 from app.lab.models import LoraModel
+from app.review.models import Submission
 
 MAX_MODELS = 4
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea")  # one per run, in order
@@ -41,8 +42,6 @@ def parse_ids(raw: str) -> list[int]:
 def viewable_models(*, db: Session, user: User, ids: list[int]) -> list[LoraModel]:
     """The models in the asked order; ModelNotFound (404) if any is not the user's (reviewers:
     not a submitted model)."""
-    from app.review.models import Submission
-
     models = []
     for model_id in ids:
         model = db.get(LoraModel, model_id)

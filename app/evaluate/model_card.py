@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.evaluate import score_notes
 from app.lab.models import LoraModel
+from app.trainer import suggest
 
 
 def retrain_url(job_id: int, changes: dict | None = None) -> str:
@@ -16,8 +17,6 @@ def retrain_url(job_id: int, changes: dict | None = None) -> str:
 
 def suggestions(*, db: Session, model: LoraModel) -> list[dict]:
     """One or two changes to try next, each with its lesson and a link that applies it."""
-    from app.trainer import suggest  # pure, but keeps numpy out of the web app's import
-
     sweep = score_notes.latest_sweep(db=db, model=model)
     result = sweep.result if sweep is not None and not (sweep.result or {}).get("demo") else None
     return [

@@ -11,8 +11,10 @@ from app.dependencies import SettingsDep
 from app.errors import DomainError
 from app.evaluate import service
 from app.evaluate.dependencies import ViewableGeneration, ViewableSweep
+from app.evaluate.exceptions import SweepNotFound
 from app.evaluate.schemas import DEFAULT_SEED, GenerateForm, GenerateIn, GenerationOut, SweepIn, SweepOut
 from app.lab.dependencies import ViewableModel
+from app.lab.models import LoraModel
 from app.web import is_htmx, redirect, render
 
 router = APIRouter()
@@ -65,8 +67,6 @@ def api_start_sweep(
 def api_latest_sweep(model: ViewableModel, db: DbSession):
     sweep = service.latest_sweep(db=db, model=model)
     if sweep is None:
-        from app.evaluate.exceptions import SweepNotFound
-
         raise SweepNotFound()
     return service.sweep_out(sweep)
 
@@ -220,7 +220,5 @@ def sweep_fragment(request: Request, model: ViewableModel, db: DbSession, user: 
 
 @router.get("/generations/{generation_id}")
 def generation_page(request: Request, generation: ViewableGeneration, db: DbSession):
-    from app.lab.models import LoraModel
-
     model = db.get(LoraModel, generation.model_id)
     return render(request, "evaluate/generation.html", {"g": generation, "model": model})

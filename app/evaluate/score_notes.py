@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.evaluate.models import Sweep
 from app.lab.models import JobStatus, LoraModel
+from app.trainer import sweep_grid, sweep_result
 
 SCORE_NAMES = ("likeness", "copying", "prompt_following", "deep_fried")
 LABELS = {
@@ -72,8 +73,6 @@ def honest_result(result: dict, *, demo: bool, folder: Path | None = None) -> di
 
 
 def _redraw_grid(result: dict, folder: Path) -> None:
-    from app.trainer import sweep_grid, sweep_result  # pulls PIL only, but keeps the web app's import light
-
     parsed = sweep_result.SweepResult.from_dict(result)
     sweep_grid.draw_grid(parsed, folder).save(folder / parsed.grid)
 

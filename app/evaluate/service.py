@@ -13,6 +13,9 @@ from app.evaluate.models import Generation, Sweep
 from app.evaluate.schemas import GenerationOut, SweepIn, SweepOut
 from app.lab import job_store, paths, queue
 from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
+from app.trainer import sampling, sweep
+from app.trainer.errors import TrainingError
+from app.trainer.tiny import TINY_RESOLUTION
 
 HISTORY = 24  # generations listed on the model page
 
@@ -30,8 +33,6 @@ def existing_file(settings: Settings, relative: str) -> Path:
 
 def model_resolution(model: LoraModel) -> int:
     """The size the LoRA was trained at: it draws best there."""
-    from app.trainer.tiny import TINY_RESOLUTION
-
     return int(model.config.get("resolution") or TINY_RESOLUTION)
 
 
@@ -81,9 +82,6 @@ def generate(
     device: str | None = None,
 ) -> Generation:
     """Make one image with the LoRA file (as users load it) and keep it with its settings."""
-    from app.trainer import sampling
-    from app.trainer.errors import TrainingError
-
     lora = lora_file(db=db, settings=settings, model=model, epoch=epoch)
     steps = steps or model_steps(model)
     resolution = model_resolution(model)
@@ -175,8 +173,6 @@ def start_sweep(
 ) -> Sweep:
     """Queue a row of the model's last epochs x strengths on one seed (owner only, one at a time):
     a job of kind "sweep" on the training queue, with the sweep's spec in its own row."""
-    from app.trainer import sweep
-
     if model.user_id != user.id:
         raise exc.OwnerOnly()
     epochs = [row.epoch for row in epoch_rows(db=db, model=model)]

@@ -10,7 +10,8 @@ from app.evaluate import service as evaluate_service
 from app.lab import job_store, paths
 from app.lab.models import LoraModel
 from app.lab.reporter import JobReporter
-from app.trainer import interrupt
+from app.trainer import interrupt, sampling, sweep
+from app.trainer.errors import TrainingError
 
 log = logging.getLogger("loraface.sweeps")
 
@@ -18,9 +19,6 @@ log = logging.getLogger("loraface.sweeps")
 def run_sweep_job(*, worker, claim: job_store.Claim, should_abort=None) -> None:
     """Generate, score and store one claimed sweep. worker: the app.lab.worker.Worker running it."""
     # Lazy: importing the sampling stack pulls in torch and diffusers (seconds).
-    from app.trainer import sampling, sweep
-    from app.trainer.errors import TrainingError
-
     settings = worker.settings
     with worker.sessions() as db:
         row = evaluate_service.sweep_of_job(db=db, job_id=claim.job_id)

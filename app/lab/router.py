@@ -4,11 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse
-from pydantic import ValidationError
 
+from app import forms
 from app.auth.dependencies import CurrentUser, DbSession
 from app.dependencies import SettingsDep, app_settings
-from app.errors import DomainError
 from app.evaluate import model_card
 from app.lab import charts, retrain, retrain_page, service
 from app.lab.dependencies import OwnJob, ViewableJob, ViewableModel
@@ -17,6 +16,7 @@ from app.web import redirect, render
 
 router = APIRouter()
 FORM_FIELDS = ("based_on", *retrain.SETTINGS)  # the form carries the settings a re-run copies
+JobForm = forms.form_of("JobForm", FORM_FIELDS, "The lab form as posted (JobCreate validates it).")
 
 
 # ---- JSON API ----
@@ -152,55 +152,23 @@ def lab_start_job(
     request: Request,
     db: DbSession,
     user: CurrentUser,
-    dataset_id: Annotated[str, Form()] = "",
-    trigger: Annotated[str, Form()] = "",
-    class_word: Annotated[str, Form()] = "",
-    steps: Annotated[str, Form()] = "",
-    epochs: Annotated[str, Form()] = "",
-    repeats: Annotated[str, Form()] = "",
-    batch_size: Annotated[str, Form()] = "",
-    rank: Annotated[str, Form()] = "",
-    alpha: Annotated[str, Form()] = "",
-    learning_rate: Annotated[str, Form()] = "",
-    resolution: Annotated[str, Form()] = "",
-    seed: Annotated[str, Form()] = "",
-    sample_steps: Annotated[str, Form()] = "",
-    based_on: Annotated[str, Form()] = "",
+    form: Annotated[JobForm, Form()],
 ):
-    raw = dict(
-        based_on=based_on,
-        dataset_id=dataset_id,
-        trigger=trigger,
-        class_word=class_word,
-        steps=steps,
-        epochs=epochs,
-        repeats=repeats,
-        batch_size=batch_size,
-        rank=rank,
-        alpha=alpha,
-        learning_rate=learning_rate,
-        resolution=resolution,
-        seed=seed,
-        sample_steps=sample_steps,
-    )
-    try:
-        data = JobCreate.model_validate({k: v.strip() for k, v in raw.items() if v.strip()})
-        job = service.start_job(db=db, settings=settings, user=user, data=data)
-    except ValidationError as error:
-        messages = [f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in error.errors()]
-        return render(
-            request, "lab/index.html", _form_context(request, db, user, raw, messages), status_code=422
-        )
-    except DomainError as error:
-        db.rollback()
-        return render(
+    def start():
+        data = JobCreate.model_validate(form.filled())
+        return service.start_job(db=db, settings=settings, user=user, data=data)
+
+    return forms.submit(
+        db,
+        start,
+        rejected=lambda messages, status: render(
             request,
             "lab/index.html",
-            _form_context(request, db, user, raw, [error.detail]),
-            status_code=error.status_code,
-        )
-    db.commit()
-    return redirect(request, f"/lab/jobs/{job.id}")
+            _form_context(request, db, user, form.typed(), messages),
+            status_code=status,
+        ),
+        done=lambda job: redirect(request, f"/lab/jobs/{job.id}"),
+    )
 
 
 @router.get("/lab/jobs/{job_id}")

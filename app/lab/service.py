@@ -11,12 +11,16 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.config import Settings
+from app.datasets import service as datasets_service
 from app.evaluate import score_notes
 from app.lab import exceptions as exc
 from app.lab import fair_order, job_store, queue, retrain
 from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
-from app.trainer import limits, presets
+from app.lessons import service as lessons_service
+from app.trainer import base_models, limits, presets
+from app.trainer.config import TrainConfig, steps_per_epoch
+from app.trainer.tiny import TINY_RESOLUTION
 
 GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
 FORMATS = ("kohya", "diffusers")
@@ -27,8 +31,6 @@ FORMATS = ("kohya", "diffusers")
 
 def may_train(*, db: Session, user: User) -> bool:
     """True once the learner has passed lesson 6's check."""
-    from app.lessons import service as lessons_service
-
     return lessons_service.has_passed(db=db, user_id=user.id, number=GATE_LESSON)
 
 
@@ -54,8 +56,6 @@ class Plan:
 
 def plan(*, images: int, repeats: int, batch_size: int, epochs: int | None, steps: int | None) -> Plan:
     """steps = images x repeats x epochs / batch size (or epochs from a given step count)."""
-    from app.trainer.config import steps_per_epoch
-
     per_epoch = steps_per_epoch(max(images, 1), max(repeats, 1), max(batch_size, 1))
     if steps:
         return Plan(images, repeats, batch_size, per_epoch, math.ceil(steps / per_epoch), steps, True)
@@ -65,8 +65,6 @@ def plan(*, images: int, repeats: int, batch_size: int, epochs: int | None, step
 
 def default_resolution(settings: Settings) -> int:
     """The base model's native size: 1024 SDXL, 512 SD 1.5, small for the demo base."""
-    from app.trainer import base_models
-
     try:
         model = (
             base_models.resolve(settings.base_model, settings.data_dir / "cache")
@@ -76,16 +74,12 @@ def default_resolution(settings: Settings) -> int:
     except Exception:  # a misconfigured base fails the job with its own message
         return 1024
     if model is None:
-        from app.trainer.tiny import TINY_RESOLUTION
-
         return TINY_RESOLUTION
     return model.default_resolution
 
 
 def base_family(settings: Settings) -> str:
     """The base's family for the memory estimate: demo, sdxl, sd15 or flux."""
-    from app.trainer import base_models
-
     if not settings.base_model:
         return "demo"
     try:  # reads a header or model_index.json only
@@ -112,15 +106,11 @@ def check_cost(*, settings: Settings, cfg, images: int) -> None:
 
 def user_datasets(*, db: Session, user: User) -> list[dict[str, Any]]:
     """The learner's datasets for the form: id, name, accepted image count."""
-    from app.datasets import service as datasets_service
-
     return datasets_service.training_choices(db=db, user_id=user.id)
 
 
 def training_images(*, db: Session, user: User, dataset_id: int) -> list[dict[str, Any]]:
     """The dataset's accepted, prepared crops (paths relative to the data directory) and captions."""
-    from app.datasets import service as datasets_service
-
     images = datasets_service.training_images(db=db, user_id=user.id, dataset_id=dataset_id)
     if images is None:
         raise exc.DatasetNotFound()
@@ -167,8 +157,6 @@ def with_preset(*, data: JobCreate, family: str) -> tuple[JobCreate, dict[str, A
 
 def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -> TrainingJob:
     """Check the gate and the dataset, then queue a job with the learner's settings."""
-    from app.trainer.config import TrainConfig
-
     ensure_may_train(db=db, user=user)
     data, changed = retrain.resolve(db=db, user=user, data=data)
     data, preset_only = with_preset(data=data, family=base_family(settings))

@@ -21,11 +21,16 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db import make_engine, make_sessionmaker
 from app.evaluate.sweep_job import run_sweep_job
 from app.lab import job_store, paths
 from app.lab.models import JobKind, TrainingJob
+from app.lab.queue import ProcrastinateWorker
 from app.lab.reporter import JobReporter
-from app.trainer import faults, interrupt, limits
+from app.trainer import base_models, faults, interrupt, limits
+from app.trainer.config import TrainConfig
+from app.trainer.errors import BaseModelError, NonFiniteLoss, OutOfMemory, TrainingCancelled, TrainingError
+from app.trainer.pipeline import TrainImage, run_training
 
 log = logging.getLogger("loraface.worker")
 
@@ -37,8 +42,6 @@ def new_worker_id() -> str:
 
 def explain_failure(exc: BaseException, config: dict[str, Any]) -> str:
     """One line the learner can act on, for every way a run can fail."""
-    from app.trainer.errors import BaseModelError, NonFiniteLoss, OutOfMemory, TrainingError
-
     if isinstance(exc, BaseModelError):
         return f"The base model could not be loaded: {exc}. An operator needs to fix LORAFACE_BASE_MODEL."
     if isinstance(exc, OutOfMemory | NonFiniteLoss | TrainingError):
@@ -200,9 +203,6 @@ class Worker:
     def _train(
         self, claim, config, images, base_model, out_dir: Path, reporter: JobReporter, should_abort=None
     ):
-        from app.trainer.config import TrainConfig
-        from app.trainer.errors import TrainingCancelled
-
         cfg = TrainConfig.from_dict(config)
         self._check_cost(cfg, len(images), base_model)
 
@@ -214,9 +214,6 @@ class Worker:
 
     def _check_cost(self, cfg, images: int, base_model: str | None) -> None:
         """The same cost limits the API applied, again here: a job queued by any path is bounded."""
-        from app.trainer import base_models
-        from app.trainer.errors import TrainingError
-
         family = limits.family_of(base_models.resolve(base_model, self.settings.data_dir / "cache"))
         try:
             limits.check_job(
@@ -227,8 +224,6 @@ class Worker:
             raise TrainingError(str(error)) from None
 
     def _prepare_and_train(self, claim, cfg, images, base_model, out_dir: Path, reporter, should_cancel):
-        from app.trainer.pipeline import run_training
-
         train_images = self._prepare_images(images, out_dir / "inputs", cfg.resolution)
 
         def on_epoch(result) -> None:
@@ -281,8 +276,6 @@ class Worker:
         """The job's crops at the training resolution (resized copies when the dataset's differ)."""
         from PIL import Image
 
-        from app.trainer.pipeline import TrainImage
-
         folder.mkdir(parents=True, exist_ok=True)
         prepared = []
         for i, item in enumerate(images):
@@ -311,8 +304,6 @@ class Worker:
         return prepared
 
     def _record_ending(self, claim, exc: BaseException, config, reporter: JobReporter, out_dir: Path) -> None:
-        from app.trainer.errors import TrainingCancelled
-
         if reporter.lease_lost.is_set() or isinstance(exc, job_store.LostLease):
             log.warning(
                 "job %s attempt %s lost its lease; stopping without writing", claim.job_id, claim.attempt
@@ -359,8 +350,6 @@ class Worker:
 
     def delivered_through_procrastinate(self, **options):
         """This worker fed by procrastinate deliveries (PostgreSQL) instead of polling."""
-        from app.lab.queue import ProcrastinateWorker
-
         self._delivered = ProcrastinateWorker(
             worker=self, sessions=self.sessions, database_url=self.settings.database_url, **options
         )
@@ -409,8 +398,6 @@ def run_worker_process(
     """`loraface worker`: the loop as a process; SIGTERM/SIGINT hand the running job back.
     On PostgreSQL jobs arrive through procrastinate (see app.lab.queue), else by polling."""
     import signal
-
-    from app.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings.database_url)
     worker = Worker(

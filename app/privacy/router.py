@@ -8,7 +8,7 @@ from app.auth.dependencies import CurrentUser, DbSession
 from app.dependencies import SettingsDep
 from app.flows import privacy as privacy_flow
 from app.privacy import service
-from app.privacy.schemas import PrivacyIn, PrivacyOut
+from app.privacy.schemas import PrivacyIn, PrivacyOut, RetentionForm
 from app.web import redirect
 
 router = APIRouter()
@@ -38,14 +38,13 @@ def retention_form(
     request: Request,
     db: DbSession,
     user: CurrentUser,
-    keep_photos: Annotated[bool, Form()] = False,
-    delete_on_approval: Annotated[bool, Form()] = False,
+    form: Annotated[RetentionForm, Form()],
 ):
     purged = privacy_flow.set_keep_photos(
-        db=db, settings=settings, user=user, keep=keep_photos, delete_on_approval=delete_on_approval
+        db=db, settings=settings, user=user, keep=form.keep_photos, delete_on_approval=form.delete_on_approval
     )
     db.commit()
-    if keep_photos:
+    if form.keep_photos:
         message = "Saved: your training photos stay until you delete them."
     else:
         message = f"Saved: your training photos will be deleted {settings.photo_retention_days} days after a job last used them."

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from app.forms import RawForm
+
 
 class PrivacyOut(BaseModel):
     consented_at: datetime | None  # when the learner agreed; None: not yet (or to an older statement)
@@ -24,3 +26,10 @@ class PrivacyIn(BaseModel):
     consent: Literal[True] | None = None
     keep_photos: bool | None = None
     delete_on_approval: bool | None = None
+
+
+class RetentionForm(RawForm):
+    """The account page's photo-retention form: two checkboxes, off unless ticked."""
+
+    keep_photos: bool = False
+    delete_on_approval: bool = False

@@ -5,21 +5,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import ValidationError
 
+from app import forms
 from app.auth.dependencies import CurrentUser, DbSession, OptionalUser
 from app.auth.models import Role
 from app.datasets import retention
 from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
+from app.evaluate.schemas import GenerateIn
 from app.lab.dependencies import ViewableModel
 from app.review import evidence, presenters, prompts, queue, submissions, verdicts
 from app.review import hints as review_hints
 from app.review.dependencies import ReviewableSubmission, Reviewer, ViewableSubmission
-from app.review.exceptions import RubricIncomplete
 from app.review.schemas import (
     CRITERIA,
     CRITERION_LABELS,
+    WORDING,
+    PromptForm,
     QueueItem,
     ReviewIn,
     ReviewOut,
@@ -28,6 +30,7 @@ from app.review.schemas import (
     SubmissionForm,
     SubmissionIn,
     SubmissionOut,
+    VerdictForm,
 )
 from app.web import is_htmx, redirect, render
 
@@ -131,20 +134,21 @@ def submit_from_form(
     user: CurrentUser,
     form: Annotated[SubmissionForm, Form()],
 ):
-    try:
+    def submit():
         data = SubmissionIn.model_validate({"model_id": model.id, **form.submission_fields()})
-        sub = submissions.submit(db=db, settings=settings, user=user, **data.model_dump())
-    except ValidationError as error:
-        return redirect(request, f"/models/{model.id}/review", message=_messages(error)[0], category="error")
-    except DomainError as error:
-        db.rollback()
-        return redirect(request, f"/models/{model.id}/review", message=error.detail, category="error")
-    db.commit()
-    return redirect(
-        request,
-        f"/submissions/{sub.id}",
-        message="Submitted: an art director will look at it soon.",
-        category="success",
+        return submissions.submit(db=db, settings=settings, user=user, **data.model_dump())
+
+    back = f"/models/{model.id}/review"
+    return forms.submit(
+        db,
+        submit,
+        rejected=lambda messages, _: redirect(request, back, message=messages[0], category="error"),
+        done=lambda sub: redirect(
+            request,
+            f"/submissions/{sub.id}",
+            message="Submitted: an art director will look at it soon.",
+            category="success",
+        ),
     )
 
 
@@ -276,31 +280,30 @@ def generate_from_form(
     submission: ReviewableSubmission,
     db: DbSession,
     user: Reviewer,
-    prompt: Annotated[str, Form()] = "",
-    strength: Annotated[str, Form()] = "0.8",
+    form: Annotated[PromptForm, Form()],
 ):
-    from app.evaluate.schemas import GenerateIn
+    def generate():
+        data = GenerateIn.model_validate(form.generate_fields())
+        fields = data.model_dump(include={"prompt", "strength"})
+        return prompts.generate(db=db, settings=settings, user=user, submission=submission, **fields)
 
-    try:
-        data = GenerateIn.model_validate({"prompt": prompt, "strength": strength.strip() or "0.8"})
-        row = prompts.generate(
-            db=db,
-            settings=settings,
-            user=user,
-            submission=submission,
-            prompt=data.prompt,
-            strength=data.strength,
-        )
-    except ValidationError as error:
-        return _generate_error(request, db, submission, user, prompt, _messages(error))
-    except DomainError as error:
-        db.rollback()
-        return _generate_error(request, db, submission, user, prompt, [error.detail])
-    db.commit()
-    if is_htmx(request):
-        return render(request, "review/screen.html", {"g": row}, block="generation")
-    return redirect(
-        request, f"/review/{submission.id}#generate", message="Your image is ready.", category="success"
+    return forms.submit(
+        db,
+        generate,
+        rejected=lambda messages, _: _generate_error(request, db, submission, user, form.prompt, messages),
+        wording=WORDING,
+        done=lambda row: _generated(request, submission, row),
+    )
+
+
+def _generated(request, submission, row):
+    return forms.block_or_redirect(
+        request,
+        template="review/screen.html",
+        context={"g": row},
+        block="generation",
+        url=f"/review/{submission.id}#generate",
+        message="Your image is ready.",
     )
 
 
@@ -324,48 +327,25 @@ def verdict_from_form(
     submission: ReviewableSubmission,
     db: DbSession,
     user: Reviewer,
-    likeness: Annotated[str, Form()] = "",
-    consistency: Annotated[str, Form()] = "",
-    flexibility: Annotated[str, Form()] = "",
-    image_quality: Annotated[str, Form()] = "",
-    comment_likeness: Annotated[str, Form()] = "",
-    comment_consistency: Annotated[str, Form()] = "",
-    comment_flexibility: Annotated[str, Form()] = "",
-    comment_image_quality: Annotated[str, Form()] = "",
-    verdict: Annotated[str, Form()] = "",
-    comment: Annotated[str, Form()] = "",
+    form: Annotated[VerdictForm, Form()],
 ):
-    raw = {
-        "likeness": likeness,
-        "consistency": consistency,
-        "flexibility": flexibility,
-        "image_quality": image_quality,
-        "comment_likeness": comment_likeness,
-        "comment_consistency": comment_consistency,
-        "comment_flexibility": comment_flexibility,
-        "comment_image_quality": comment_image_quality,
-        "verdict": verdict,
-        "comment": comment,
-    }
-    try:
-        data = ReviewIn.model_validate(
-            {
-                "scores": {name: raw.get(name) or None for name in CRITERIA},
-                "comments": {name: raw.get(f"comment_{name}", "") for name in CRITERIA},
-                "verdict": raw.get("verdict") or None,
-                "comment": raw.get("comment", ""),
-            }
-        )
+    def review():
+        data = ReviewIn.model_validate(form.review_fields())
         verdicts.review(db=db, user=user, submission=submission, data=data)
-    except ValidationError as error:
-        return _verdict_errors(request, db, submission, user, raw, _messages(error))
-    except RubricIncomplete as error:
-        db.rollback()
-        return _verdict_errors(request, db, submission, user, raw, error.problems)
-    except DomainError as error:
-        db.rollback()
-        return _verdict_errors(request, db, submission, user, raw, [error.detail], error.status_code)
-    db.commit()
+        return data
+
+    return forms.submit(
+        db,
+        review,
+        rejected=lambda messages, status: _verdict_errors(
+            request, db, submission, user, form.typed(), messages, status
+        ),
+        done=lambda data: _reviewed(request, db, submission, data),
+        wording=WORDING,
+    )
+
+
+def _reviewed(request, db, submission, data):
     retention.after_review(db=db, settings=app_settings(request), user_id=submission.user_id)
     label = "approved" if data.verdict.value == "approved" else "sent back with changes requested"
     return redirect(
@@ -379,28 +359,3 @@ def verdict_from_form(
 def _verdict_errors(request, db, submission, user, raw, messages, status_code=422):
     ctx = _screen_context(request, db, submission, user, form=raw, errors=messages)
     return render(request, "review/screen.html", ctx, status_code=status_code)
-
-
-def _messages(error: ValidationError) -> list[str]:
-    readable = {
-        "scores": "mark",
-        "verdict": "verdict",
-        "comment": "comment",
-        "prompt": "prompt",
-        "strength": "strength",
-    }
-    out = []
-    for e in error.errors():
-        loc = [str(p) for p in e["loc"]]
-        field = (
-            CRITERION_LABELS.get(loc[-1])
-            if loc and loc[-1] in CRITERION_LABELS
-            else readable.get(loc[0] if loc else "", "form")
-        )
-        if loc and loc[0] == "scores":
-            out.append(f"{field}: choose a mark from 1 to 5.")
-        elif loc and loc[0] == "verdict":
-            out.append("Choose a verdict: approve or request changes.")
-        else:
-            out.append(f"{field}: {e['msg']}")
-    return out

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.forms import RawForm, Wording, form_of
 from app.review.models import SubmissionStatus, Verdict
 
 CRITERIA = ("likeness", "consistency", "flexibility", "image_quality")
@@ -123,7 +124,7 @@ class SubmissionOut(BaseModel):
     rounds: list[RoundOut]
 
 
-class SubmissionForm(BaseModel):
+class SubmissionForm(RawForm):
     """The submit form as posted: the epoch field may be blank (the final LoRA)."""
 
     epoch: str = ""
@@ -132,3 +133,42 @@ class SubmissionForm(BaseModel):
     def submission_fields(self) -> dict:
         """The fields of SubmissionIn this form gives."""
         return {"note": self.note, "epoch": self.epoch.strip() or None}
+
+
+class PromptForm(RawForm):
+    """The review screen's generate box as posted (GenerateIn validates it)."""
+
+    prompt: str = ""
+    strength: str = "0.8"
+
+    def generate_fields(self) -> dict[str, str]:
+        """GenerateIn's fields: a blank strength is the usual 0.8."""
+        return {"prompt": self.prompt, "strength": self.strength.strip() or "0.8"}
+
+
+class _RubricForm(RawForm):
+    def review_fields(self) -> dict:
+        """ReviewIn's fields: a mark or verdict left blank is missing, not zero."""
+        raw = self.typed()
+        return {
+            "scores": {name: raw[name] or None for name in CRITERIA},
+            "comments": {name: raw[f"comment_{name}"] for name in CRITERIA},
+            "verdict": raw["verdict"] or None,
+            "comment": raw["comment"],
+        }
+
+
+VerdictForm = form_of(
+    "VerdictForm",
+    (*CRITERIA, *(f"comment_{name}" for name in CRITERIA), "verdict", "comment"),
+    "The rubric form as posted: a mark and a comment per criterion, the verdict and its comment.",
+    base=_RubricForm,
+)
+# How a bad field of the review forms reads to the reviewer.
+WORDING = Wording(
+    labels={**CRITERION_LABELS, "scores": "mark"},
+    hints={
+        "scores": "{label}: choose a mark from 1 to 5.",
+        "verdict": "Choose a verdict: approve or request changes.",
+    },
+)

@@ -10,6 +10,7 @@ from pathlib import Path
 from app.trainer.configs import shipped_configs
 from app.trainer.errors import BaseModelError
 from app.trainer.flux import base as flux_base
+from app.trainer.flux.tiny import TINY_FLUX_RESOLUTION, tiny_flux_path
 from app.trainer.safetensors_header import safetensors_keys
 from app.trainer.tiny import TINY_RESOLUTION, tiny_sdxl_path
 
@@ -33,8 +34,6 @@ class BaseModel:
     def default_resolution(self) -> int:
         """The size this base was trained at (the demo is small so a CPU can train it)."""
         if self.is_demo:
-            from app.trainer.flux.tiny import TINY_FLUX_RESOLUTION
-
             return TINY_FLUX_RESOLUTION if self.family == "flux" else TINY_RESOLUTION
         return 512 if self.family == "sd15" else 1024
 
@@ -44,8 +43,6 @@ def resolve(base: str | Path | None, cache_dir: Path, family: str | None = None)
     under cache_dir) when unset."""
     if not base:
         if family == "flux":
-            from app.trainer.flux.tiny import tiny_flux_path
-
             return BaseModel(path=tiny_flux_path(cache_dir), family="flux", single_file=False, is_demo=True)
         return BaseModel(path=tiny_sdxl_path(cache_dir), family="sdxl", single_file=False, is_demo=True)
     path = Path(base).expanduser()

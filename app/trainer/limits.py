@@ -8,6 +8,8 @@ is on the totals (steps after epochs x repeats, pixels to prepare, memory), not 
 import math
 from dataclasses import dataclass
 
+from app.trainer.config import plan
+
 GB = 1024**3
 
 # Rough peak-memory figures per base family, upper bounds from public SDXL/SD 1.5 LoRA recipes
@@ -63,8 +65,6 @@ class JobSize:
 
 def job_size(cfg, images: int, family: str) -> JobSize:
     """The derived totals of a TrainConfig over `images` photos on a base of `family`."""
-    from app.trainer.config import plan
-
     _, total_steps, _ = plan(cfg, max(images, 1))
     return JobSize(
         images=images,

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from app.trainer import faces
+
 log = logging.getLogger(__name__)
 
 JAW, BROWS = slice(0, 17), slice(17, 27)  # dlib's 68-point layout
@@ -48,8 +50,6 @@ def crop_mask(mask: Image.Image, box: tuple[int, int, int, int], out_size: tuple
 def mask_for_crop(image_path: Path, mode: str) -> Image.Image | None:
     """A mask found on a finished crop itself (when the photo's landmarks are not at hand); None
     when no face is found in it."""
-    from app.trainer import faces
-
     with Image.open(image_path) as im:
         rgb = im.convert("RGB")
     found = faces.detect_faces(rgb, upsample=2 if max(rgb.size) < 300 else None)

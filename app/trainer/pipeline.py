@@ -27,6 +27,7 @@ from app.trainer import (
 )
 from app.trainer.config import TrainConfig
 from app.trainer.errors import TrainingCancelled, TrainingError
+from app.trainer.flux.pipeline import run_flux_training
 from app.trainer.loop import EpochResult, TrainProgress
 from app.trainer.outputs import TrainingOutcome, copy_atomic, epoch_dir, kohya_name, saved_epochs
 
@@ -104,8 +105,6 @@ def run_training(
     interrupt.check()  # loading a full base takes a while: a cancel sent meanwhile stops here
     (out_dir / "train_config.json").write_text(cfg.to_json())
     if model.family == "flux":
-        from app.trainer.flux.pipeline import run_flux_training  # it builds on this module
-
         return run_flux_training(
             cfg=cfg,
             pipe=pipe,

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
+from app.trainer.configs.generate import ensure_tokenizers
+
 CONFIGS = Path(__file__).resolve().parent
 
 
 def shipped_configs() -> Path:
     """The shipped config folders, with their tokenizers built on first use."""
-    from app.trainer.configs.generate import ensure_tokenizers
-
     ensure_tokenizers()
     return CONFIGS

@@ -9,7 +9,9 @@ FLUX.1 config (app/trainer/configs/flux-dev or flux-schnell)."""
 import warnings
 from pathlib import Path
 
+from app.trainer.configs import shipped_configs
 from app.trainer.errors import BaseModelError
+from app.trainer.safetensors_header import safetensors_keys
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 # (folder, what it is): the parts a FLUX.1 pipeline needs beside its transformer
@@ -81,9 +83,6 @@ def load_pipeline(path: Path, *, single_file: bool, dtype):
     import torch
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
     from transformers import CLIPTextModel, CLIPTokenizer, T5EncoderModel, T5TokenizerFast
-
-    from app.trainer.configs import shipped_configs
-    from app.trainer.safetensors_header import safetensors_keys
 
     dtype = dtype or torch.float32
     with warnings.catch_warnings():
