@@ -11,8 +11,8 @@ DEMO_FAMILIES = ("sdxl", "flux")  # the tiny demo bases (app/trainer/tiny.py, ap
 LABELS = {"sdxl": "SDXL", "sd15": "SD 1.5", "flux": "FLUX.1"}
 # Why a FLUX.1 model has no kohya file: the trainer writes one only where diffusers can read it back.
 NO_KOHYA_FLUX = (
-    "the kohya FLUX.1 reader in diffusers handles only the full-size transformer, "
-    "so no kohya file is written for FLUX.1 models trained on the tiny demo base."
+    "the kohya FLUX.1 reader in diffusers handles only the full-size transformer, so the trainer "
+    "could not check such a file by loading it back and keeps FLUX.1 models in the diffusers format."
 )
 # Recipe settings the FLUX.1 trainer does not use today, with the value that means "off".
 FLUX_OFF = {
@@ -67,6 +67,8 @@ def check_settings(data: JobCreate, family: str) -> None:
         raise exc.NotForFamily(f"flux_mlp is for FLUX.1 jobs only; this job trains {LABELS[family]}.")
     if family != "flux":
         return
+    if data.resolution and data.resolution % 16:
+        raise exc.NotForFamily(f"FLUX.1 needs a resolution that is a multiple of 16 (got {data.resolution}).")
     for field, (off, message) in FLUX_OFF.items():
         if getattr(data, field) != off:
             raise exc.NotForFamily(message[:1].upper() + message[1:] + ".")

@@ -10,7 +10,7 @@ from app.auth.dependencies import CurrentUser, DbSession
 from app.dependencies import SettingsDep, app_settings
 from app.errors import DomainError
 from app.evaluate import model_card
-from app.lab import charts, retrain, retrain_page, service
+from app.lab import charts, families, retrain, retrain_page, service
 from app.lab.dependencies import OwnJob, ViewableJob, ViewableModel
 from app.lab.schemas import JobCreate, JobCreated, JobOut, ModelOut
 from app.web import redirect, render
@@ -87,11 +87,14 @@ def _form_context(
         "steps": "",
         "sample_steps": "20",
         "dataset_id": str(datasets[0]["id"]) if datasets else "",
+        "family": families.choices(settings)[0],
+        "flux_mlp": "",
     }
     form = {**defaults, **{k: v for k, v in values.items() if v is not None}}
     return {
         "may_train": may_train,
         "datasets": datasets,
+        "families": [(f, families.LABELS[f]) for f in families.choices(settings)],
         "form": form,
         "errors": errors or [],
         "plan": _plan_for(form, datasets),
@@ -166,6 +169,8 @@ def lab_start_job(
     seed: Annotated[str, Form()] = "",
     sample_steps: Annotated[str, Form()] = "",
     based_on: Annotated[str, Form()] = "",
+    family: Annotated[str, Form()] = "",
+    flux_mlp: Annotated[str, Form()] = "",
 ):
     raw = dict(
         based_on=based_on,
@@ -182,6 +187,8 @@ def lab_start_job(
         resolution=resolution,
         seed=seed,
         sample_steps=sample_steps,
+        family=family,
+        flux_mlp=flux_mlp or "false",  # an unticked box sends nothing: say so, or a re-run keeps its base's
     )
     try:
         data = JobCreate.model_validate({k: v.strip() for k, v in raw.items() if v.strip()})

@@ -350,7 +350,9 @@ def model_out(*, db: Session, model: LoraModel) -> ModelOut:
             step=e.step,
             loss=e.loss,
             sample_url=sample_url(model.job_id, e.epoch) if e.sample_path else None,
-            download_kohya=f"/api/models/{model.id}/download?format=kohya&epoch={e.epoch}",
+            download_kohya=f"/api/models/{model.id}/download?format=kohya&epoch={e.epoch}"
+            if e.kohya_path
+            else None,
             download_diffusers=f"/api/models/{model.id}/download?format=diffusers&epoch={e.epoch}",
         )
         for e in epoch_rows(db=db, job_id=model.job_id)
@@ -364,6 +366,9 @@ def model_out(*, db: Session, model: LoraModel) -> ModelOut:
         steps=model.steps,
         final_loss=model.final_loss,
         job_id=model.job_id,
+        download_kohya=f"/api/models/{model.id}/download?format=kohya" if model.kohya_path else None,
+        download_diffusers=f"/api/models/{model.id}/download?format=diffusers",
+        kohya_note=None if model.kohya_path else no_kohya_reason(model),
         epochs=epochs,
         scores=model.scores,
         score_notes=score_notes.notes_for(db=db, model=model),
@@ -379,14 +384,23 @@ def model_file(
     """The final (or one epoch's) LoRA file in the asked format."""
     if fmt not in FORMATS:
         raise exc.BadFormat()
-    if epoch is None:
-        return _existing(settings, model.kohya_path if fmt == "kohya" else model.diffusers_path)
-    row = db.scalar(
-        select(LoraModelEpoch).where(LoraModelEpoch.job_id == model.job_id, LoraModelEpoch.epoch == epoch)
-    )
-    if row is None:
-        raise exc.ModelNotFound()
+    row = model
+    if epoch is not None:
+        row = db.scalar(
+            select(LoraModelEpoch).where(LoraModelEpoch.job_id == model.job_id, LoraModelEpoch.epoch == epoch)
+        )
+        if row is None:
+            raise exc.ModelNotFound()
+    if fmt == "kohya" and not row.kohya_path:
+        raise exc.NoKohyaFile(no_kohya_reason(model))
     return _existing(settings, row.kohya_path if fmt == "kohya" else row.diffusers_path)
+
+
+def no_kohya_reason(model: LoraModel) -> str:
+    """Why the model has no kohya file, in one sentence."""
+    if model.family == "flux":
+        return families.NO_KOHYA_FLUX[:1].upper() + families.NO_KOHYA_FLUX[1:]
+    return "The trainer wrote none for this model."
 
 
 def _existing(settings: Settings, relative: str) -> Path:
