@@ -87,8 +87,10 @@ def test_a_flux_job_trains_evaluates_generates_and_reaches_a_reviewer(
     submitted = learner.post("/api/submissions", json={"model_id": model["id"], "note": "flux round"})
     assert submitted.status_code == 201, submitted.text
     sub = learner.get(f"/api/submissions/{submitted.json()['id']}").json()
-    assert sub["lora_file"].endswith("_diffusers.safetensors")
-    assert learner.get(sub["lora_url"]).content == diffusers.content
+    frozen = learner.get(sub["lora_url"])
+    assert sub["snapshot"]["model"]["family"] == "flux" and "ss_network_dim" not in sub["settings"]
+    assert "_diffusers.safetensors" in frozen.headers["content-disposition"]
+    assert frozen.content == diffusers.content  # the only epoch is the final one
     queue = reviewer.get("/api/review/queue").json()
     assert [item["id"] for item in queue] == [sub["id"]]
     screen = reviewer.get(f"/review/{sub['id']}")
