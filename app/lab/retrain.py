@@ -63,7 +63,7 @@ def settings_of(job: TrainingJob) -> dict[str, Any]:
         "resolution": c.get("resolution"),
         "seed": c.get("seed"),
         "sample_steps": c.get("sample_steps", 20),
-        "family": job.family,
+        "family": job.family or (job.model.family if job.model else None),  # older jobs: their model's
         "flux_mlp": "proj_mlp" in (c.get("target_modules") or ()),  # FLUX_MLP's single-block input
     }
 
