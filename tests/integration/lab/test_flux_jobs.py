@@ -117,6 +117,11 @@ def test_settings_a_family_cannot_take_are_refused_at_post(db, api_as, may_train
         assert answer.status_code == 422, (name, answer.text)
         assert words.lower() in answer.json()["detail"].lower(), (name, answer.json())
     assert db.query(TrainingJob).filter_by(user_id=learner.user.id).count() == 0  # nothing was queued
+    form = learner.get("/lab").text  # no base configured: the form offers both demo families
+    assert (
+        '<option value="sdxl" selected>SDXL</option>' in form
+        and '<option value="flux" >FLUX.1</option>' in form
+    )
 
 
 def test_a_configured_base_decides_the_family(db, settings, api_as, may_train, face_photos, tmp_path):
