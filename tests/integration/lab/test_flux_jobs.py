@@ -77,6 +77,7 @@ def test_a_flux_job_trains_evaluates_generates_and_reaches_a_reviewer(
     page = learner.get(f"/models/{model['id']}")
     assert page.status_code == 200 and "Kohya file: not written for this model" in page.text
     assert "distilled guidance of 3.5" in page.text and "download?format=kohya" not in page.text
+    assert "FLUX.1 · LoRA on attention + MLPs (tiny demo)" in page.text
 
     made = learner.post(f"/api/models/{model['id']}/generate",
                         json={"prompt": "photo of sks woman", "strength": 0.8, "seed": 7, "steps": 2})  # fmt: skip
