@@ -29,8 +29,8 @@ BANDS = {  # what each band means per score, in words (thresholds: app/trainer/m
 BAND_WORDS = {"good": "good", "warn": "watch", "bad": "a problem", "unknown": "not measurable"}
 DEMO_LINE = (
     "These samples come from the tiny demo base model, which has random weights: they are coloured "
-    "noise by design. Point LORAFACE_BASE_MODEL at a real SDXL or SD 1.5 checkpoint (a local diffusers "
-    "folder or .safetensors file) to see faces."
+    "noise by design. Point LORAFACE_BASE_MODEL at a real SDXL, SD 1.5 or FLUX.1 checkpoint (a local "
+    "diffusers folder or .safetensors file) to see faces."
 )
 DEMO_REASONS = {
     "likeness": "The demo base draws no faces, so likeness cannot be measured.",

@@ -97,6 +97,7 @@ def generate(
             steps=steps,
             resolution=resolution,
             device=device,
+            family=model.family,  # picks the tiny FLUX.1 demo for a FLUX.1 model without a base
         )[0]
     except TrainingError as error:
         raise exc.GenerationFailed(f"The image could not be made: {error}") from None

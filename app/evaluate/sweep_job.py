@@ -41,7 +41,7 @@ def run_sweep_job(*, worker, claim: job_store.Claim, should_abort=None) -> None:
         except Exception as error:  # an epoch's file was removed
             return _fail(worker, claim, f"A LoRA file of this model is missing: {error}")
         training = training_images(settings.data_dir, model)
-        base_model, name, sweep_id = model.base_model, model.name, row.id
+        base_model, family, name, sweep_id = model.base_model, model.family, model.name, row.id
     reporter = JobReporter(
         sessions=worker.sessions,
         claim=claim,
@@ -56,7 +56,7 @@ def run_sweep_job(*, worker, claim: job_store.Claim, should_abort=None) -> None:
         return reporter.should_stop() or worker.stop_event.is_set() or bool(should_abort and should_abort())
 
     try:
-        pipe = sampling.cached_pipeline(base_model, settings.data_dir / "cache", worker.device)
+        pipe = sampling.cached_pipeline(base_model, settings.data_dir / "cache", worker.device, family)
         with interrupt.watch(should_cancel, sweep.SweepCancelled):  # also between denoising steps
             result = sweep.run_sweep(
                 pipe=pipe,

@@ -71,10 +71,13 @@ def _source(settings: Settings, relative: str | None) -> Path | None:
 
 
 def _freeze_lora(settings: Settings, model: LoraModel, row: LoraModelEpoch, target: Path) -> tuple[str, dict]:
-    source = _source(settings, row.kohya_path)
+    """The epoch's kohya file (it carries the ss_* settings); the diffusers file of a model
+    without one (FLUX.1)."""
+    kohya = bool(row.kohya_path)
+    source = _source(settings, row.kohya_path if kohya else row.diffusers_path)
     if source is None:
         raise review_exceptions.LoraFileMissing(row.epoch)
-    name = f"{model.name}-e{row.epoch:03d}.safetensors"
+    name = f"{model.name}-e{row.epoch:03d}{'' if kohya else '_diffusers'}.safetensors"
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target / name)
     return name, training_settings(read_safetensors_metadata(target / name))

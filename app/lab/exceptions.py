@@ -58,3 +58,20 @@ class PresetNotForBase(DomainError):
     """A preset made for another base family (an SD 1.5 preset on an SDXL server)."""
 
     status_code = 422
+
+
+class FamilyNotForBase(DomainError):
+    """A family the server cannot train: another than its base's, or one without a demo base."""
+
+    status_code = 422
+
+
+class NotForFamily(DomainError):
+    """A setting the job's family does not train with (flux_mlp on SDXL, prior images on FLUX.1)."""
+
+    status_code = 422
+
+
+class NoKohyaFile(NotFound):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"This model has no kohya file: {reason} Download format=diffusers instead.")

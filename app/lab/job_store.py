@@ -56,6 +56,7 @@ def enqueue(
     total_epochs: int,
     max_attempts: int = MAX_ATTEMPTS,
     max_queued: int | None = MAX_QUEUED_PER_USER,
+    family: str | None = None,
 ) -> TrainingJob:
     """Add a queued job for the learner; raises QueueFull past the per-learner limit of waiting
     training runs (None: no limit, for kinds limited elsewhere)."""
@@ -68,6 +69,7 @@ def enqueue(
         config=config,
         images=images,
         base_model=base_model,
+        family=family,
         total_steps=total_steps,
         total_epochs=total_epochs,
         max_attempts=max_attempts,
@@ -264,7 +266,7 @@ def record_epoch(
     step: int,
     loss: float | None,
     diffusers_path: str,
-    kohya_path: str,
+    kohya_path: str | None,
     sample_path: str | None,
 ) -> LoraModelEpoch:
     """Store one finished epoch's files (replacing a row an earlier attempt left)."""
@@ -289,7 +291,7 @@ def finish_succeeded(
     family: str,
     steps: int,
     final_loss: float | None,
-    kohya_path: str,
+    kohya_path: str | None,
     diffusers_path: str,
     losses: list[list[float]] | None = None,
 ) -> LoraModel:

@@ -66,6 +66,8 @@ class TrainingJob(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)  # TrainConfig fields
     images: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # snapshot of the prepared crops
     base_model: Mapped[str | None] = mapped_column(String(1000), default=None)
+    # The family it trains ("sdxl", "sd15", "flux"): picks the tiny demo when base_model is unset.
+    family: Mapped[str | None] = mapped_column(String(20), default=None)
     # "Train again with changes": the job this one started from and the settings that changed.
     # A plain id, not a foreign key: adding one would rebuild this table on SQLite; same owner only.
     based_on_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
@@ -116,12 +118,13 @@ class LoraModel(Base):
     name: Mapped[str] = mapped_column(String(100))
     trigger: Mapped[str] = mapped_column(String(60))
     class_word: Mapped[str] = mapped_column(String(60))
-    family: Mapped[str] = mapped_column(String(20))  # "sdxl" or "sd15"
+    family: Mapped[str] = mapped_column(String(20))  # "sdxl", "sd15" or "flux"
     base_model: Mapped[str | None] = mapped_column(String(1000), default=None)
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     steps: Mapped[int] = mapped_column(Integer)
     final_loss: Mapped[float | None] = mapped_column(Float, default=None)
-    kohya_path: Mapped[str] = mapped_column(String(1000))
+    # None: no kohya file was written (FLUX.1 on the tiny demo base, see app/lab/families.py)
+    kohya_path: Mapped[str | None] = mapped_column(String(1000), default=None)
     diffusers_path: Mapped[str] = mapped_column(String(1000))
     # Filled by evaluation (identity and overfitting scores) once it has run.
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
@@ -150,7 +153,7 @@ class LoraModelEpoch(Base):
     step: Mapped[int] = mapped_column(Integer)
     loss: Mapped[float | None] = mapped_column(Float, default=None)
     diffusers_path: Mapped[str] = mapped_column(String(1000))
-    kohya_path: Mapped[str] = mapped_column(String(1000))
+    kohya_path: Mapped[str | None] = mapped_column(String(1000), default=None)  # None: not written
     sample_path: Mapped[str | None] = mapped_column(String(1000), default=None)
     # Which claim of the job wrote this row: the fault suite checks no stale attempt ever did.
     attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -24,6 +24,8 @@ SETTINGS = (
     "resolution",
     "seed",
     "sample_steps",
+    "family",
+    "flux_mlp",
 )
 LABELS = {
     "dataset_id": "dataset",
@@ -39,6 +41,8 @@ LABELS = {
     "resolution": "resolution",
     "seed": "seed",
     "sample_steps": "sample steps",
+    "family": "base family",
+    "flux_mlp": "LoRA on the FLUX.1 MLPs",
 }
 
 
@@ -59,6 +63,8 @@ def settings_of(job: TrainingJob) -> dict[str, Any]:
         "resolution": c.get("resolution"),
         "seed": c.get("seed"),
         "sample_steps": c.get("sample_steps", 20),
+        "family": job.family or (job.model.family if job.model else None),  # older jobs: their model's
+        "flux_mlp": "proj_mlp" in (c.get("target_modules") or ()),  # FLUX_MLP's single-block input
     }
 
 

@@ -9,7 +9,7 @@ from app import forms
 from app.auth.dependencies import CurrentUser, DbSession
 from app.dependencies import SettingsDep, app_settings
 from app.evaluate import model_card
-from app.lab import charts, retrain, retrain_page, service
+from app.lab import charts, families, retrain, retrain_page, service
 from app.lab.dependencies import OwnJob, ViewableJob, ViewableModel
 from app.lab.schemas import JobCreate, JobCreated, JobOut, ModelOut
 from app.web import redirect, render
@@ -87,11 +87,14 @@ def _form_context(
         "steps": "",
         "sample_steps": "20",
         "dataset_id": str(datasets[0]["id"]) if datasets else "",
+        "family": families.choices(settings)[0],
+        "flux_mlp": "",
     }
     form = {**defaults, **{k: v for k, v in values.items() if v is not None}}
     return {
         "may_train": may_train,
         "datasets": datasets,
+        "families": [(f, families.LABELS[f]) for f in families.choices(settings)],
         "form": form,
         "errors": errors or [],
         "plan": _plan_for(form, datasets),
@@ -155,7 +158,8 @@ def lab_start_job(
     form: Annotated[JobForm, Form()],
 ):
     def start():
-        data = JobCreate.model_validate(form.filled())
+        # an unticked box sends nothing: say so, or a re-run would keep its base job's choice
+        data = JobCreate.model_validate({"flux_mlp": "false", **form.filled()})
         return service.start_job(db=db, settings=settings, user=user, data=data)
 
     return forms.submit(

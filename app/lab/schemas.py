@@ -40,6 +40,9 @@ class JobCreate(BaseModel):
     optimizer: Literal["adamw", "adamw8bit", "prodigy", "adafactor"] = "adamw"
     network: Literal["lora", "locon", "dora"] = "lora"
     preset: str | None = None  # "SDXL face, 12 GB", ...: its values fill every setting left out
+    # Without a configured base: which tiny demo trains (sdxl unless given); with one: its family or unset.
+    family: Literal["sdxl", "sd15", "flux"] | None = None
+    flux_mlp: bool = False  # FLUX.1 only: the adapter also on the blocks' MLPs, not just attention
 
     @field_validator("preset")
     @classmethod
@@ -114,7 +117,7 @@ class EpochOut(BaseModel):
     step: int
     loss: float | None
     sample_url: str | None
-    download_kohya: str
+    download_kohya: str | None  # None: no kohya file was written (ModelOut.kohya_note says why)
     download_diffusers: str
 
 
@@ -127,6 +130,9 @@ class ModelOut(BaseModel):
     steps: int
     final_loss: float | None
     job_id: int
+    download_kohya: str | None  # the final kohya file, None when none was written
+    download_diffusers: str
+    kohya_note: str | None  # why there is no kohya file, in one sentence
     epochs: list[EpochOut]
     scores: dict | None
     score_notes: dict[str, str] = {}  # why a score is null (or how far to trust it), one sentence each

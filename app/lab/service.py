@@ -14,12 +14,13 @@ from app.config import Settings
 from app.datasets import service as datasets_service
 from app.evaluate import score_notes
 from app.lab import exceptions as exc
-from app.lab import fair_order, job_store, queue, retrain
+from app.lab import fair_order, families, job_store, queue, retrain
 from app.lab.models import JobKind, JobStatus, LoraModel, LoraModelEpoch, TrainingJob
 from app.lab.schemas import EpochOut, JobCreate, JobOut, ModelOut
 from app.lessons import service as lessons_service
 from app.trainer import base_models, limits, presets
 from app.trainer.config import TrainConfig, steps_per_epoch
+from app.trainer.flux.tiny import TINY_FLUX_RESOLUTION
 from app.trainer.tiny import TINY_RESOLUTION
 
 GATE_LESSON = 6  # the training-parameters lesson unlocks the trainer
@@ -63,29 +64,14 @@ def plan(*, images: int, repeats: int, batch_size: int, epochs: int | None, step
     return Plan(images, repeats, batch_size, per_epoch, epochs, per_epoch * epochs, False)
 
 
-def default_resolution(settings: Settings) -> int:
-    """The base model's native size: 1024 SDXL, 512 SD 1.5, small for the demo base."""
+def default_resolution(settings: Settings, family: str | None = None) -> int:
+    """The base model's native size: 1024 SDXL and FLUX.1, 512 SD 1.5, small for a demo base."""
+    if not settings.base_model:
+        return TINY_FLUX_RESOLUTION if family == "flux" else TINY_RESOLUTION
     try:
-        model = (
-            base_models.resolve(settings.base_model, settings.data_dir / "cache")
-            if settings.base_model
-            else None
-        )
+        return base_models.resolve(settings.base_model, settings.data_dir / "cache").default_resolution
     except Exception:  # a misconfigured base fails the job with its own message
         return 1024
-    if model is None:
-        return TINY_RESOLUTION
-    return model.default_resolution
-
-
-def base_family(settings: Settings) -> str:
-    """The base's family for the memory estimate: demo, sdxl, sd15 or flux."""
-    if not settings.base_model:
-        return "demo"
-    try:  # reads a header or model_index.json only
-        return limits.family_of(base_models.resolve(settings.base_model, settings.data_dir / "cache"))
-    except Exception:  # a misconfigured base fails the job with its own message
-        return "sdxl"
 
 
 def job_limits(settings: Settings) -> limits.JobLimits:
@@ -93,10 +79,11 @@ def job_limits(settings: Settings) -> limits.JobLimits:
     return limits.JobLimits(memory_budget_gb=settings.job_memory_budget_gb)
 
 
-def check_cost(*, settings: Settings, cfg, images: int) -> None:
+def check_cost(*, settings: Settings, cfg, images: int, family: str) -> None:
     """Refuse a job over a cost limit (JobTooCostly, 422) before it is queued."""
+    estimate_family = families.limits_family(settings, family)
     try:
-        limits.check_job(limits.job_size(cfg, images, base_family(settings)), job_limits(settings))
+        limits.check_job(limits.job_size(cfg, images, estimate_family), job_limits(settings))
     except limits.JobTooCostly as error:
         raise exc.JobTooCostly(str(error)) from None
 
@@ -141,7 +128,6 @@ def with_preset(*, data: JobCreate, family: str) -> tuple[JobCreate, dict[str, A
     if data.preset is None:
         return data, {}
     preset = presets.get(data.preset)
-    family = "sdxl" if family == "demo" else family  # the tiny demo is an SDXL
     if preset.family and preset.family != family:
         raise exc.PresetNotForBase(
             f"The preset {preset.name!r} is for {preset.family} bases; this one is {family}."
@@ -159,7 +145,9 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
     """Check the gate and the dataset, then queue a job with the learner's settings."""
     ensure_may_train(db=db, user=user)
     data, changed = retrain.resolve(db=db, user=user, data=data)
-    data, preset_only = with_preset(data=data, family=base_family(settings))
+    family = families.job_family(settings, data.family)
+    data, preset_only = with_preset(data=data, family=family)
+    families.check_settings(data, family)
     images = training_images(db=db, user=user, dataset_id=data.dataset_id)
     p = plan(
         images=len(images) + data.prior_images,  # class images are examples of each epoch too
@@ -171,7 +159,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
     cfg = TrainConfig(
         trigger=data.trigger,
         class_word=data.class_word,
-        resolution=data.resolution or default_resolution(settings),
+        resolution=data.resolution or default_resolution(settings, family),
         rank=data.rank,
         alpha=float(data.alpha if data.alpha is not None else data.rank),
         learning_rate=data.learning_rate,
@@ -183,10 +171,11 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
         sample_steps=data.sample_steps,
         name=f"{data.trigger}_{data.class_word}",
         **{field: getattr(data, field) for field in RECIPE_FIELDS},
+        target_modules=families.target_modules(data, family),
         preset=data.preset,
         **preset_only,
     )
-    check_cost(settings=settings, cfg=cfg, images=len(images))
+    check_cost(settings=settings, cfg=cfg, images=len(images), family=family)
     try:
         job = job_store.enqueue(
             db=db,
@@ -197,6 +186,7 @@ def start_job(*, db: Session, settings: Settings, user: User, data: JobCreate) -
             base_model=settings.base_model,
             total_steps=p.total_steps,
             total_epochs=p.epochs,
+            family=family,
         )
     except job_store.QueueFull as error:
         raise exc.QueueFull(str(error)) from None
@@ -350,7 +340,9 @@ def model_out(*, db: Session, model: LoraModel) -> ModelOut:
             step=e.step,
             loss=e.loss,
             sample_url=sample_url(model.job_id, e.epoch) if e.sample_path else None,
-            download_kohya=f"/api/models/{model.id}/download?format=kohya&epoch={e.epoch}",
+            download_kohya=f"/api/models/{model.id}/download?format=kohya&epoch={e.epoch}"
+            if e.kohya_path
+            else None,
             download_diffusers=f"/api/models/{model.id}/download?format=diffusers&epoch={e.epoch}",
         )
         for e in epoch_rows(db=db, job_id=model.job_id)
@@ -364,6 +356,9 @@ def model_out(*, db: Session, model: LoraModel) -> ModelOut:
         steps=model.steps,
         final_loss=model.final_loss,
         job_id=model.job_id,
+        download_kohya=f"/api/models/{model.id}/download?format=kohya" if model.kohya_path else None,
+        download_diffusers=f"/api/models/{model.id}/download?format=diffusers",
+        kohya_note=None if model.kohya_path else no_kohya_reason(model),
         epochs=epochs,
         scores=model.scores,
         score_notes=score_notes.notes_for(db=db, model=model),
@@ -379,14 +374,23 @@ def model_file(
     """The final (or one epoch's) LoRA file in the asked format."""
     if fmt not in FORMATS:
         raise exc.BadFormat()
-    if epoch is None:
-        return _existing(settings, model.kohya_path if fmt == "kohya" else model.diffusers_path)
-    row = db.scalar(
-        select(LoraModelEpoch).where(LoraModelEpoch.job_id == model.job_id, LoraModelEpoch.epoch == epoch)
-    )
-    if row is None:
-        raise exc.ModelNotFound()
+    row = model
+    if epoch is not None:
+        row = db.scalar(
+            select(LoraModelEpoch).where(LoraModelEpoch.job_id == model.job_id, LoraModelEpoch.epoch == epoch)
+        )
+        if row is None:
+            raise exc.ModelNotFound()
+    if fmt == "kohya" and not row.kohya_path:
+        raise exc.NoKohyaFile(no_kohya_reason(model))
     return _existing(settings, row.kohya_path if fmt == "kohya" else row.diffusers_path)
+
+
+def no_kohya_reason(model: LoraModel) -> str:
+    """Why the model has no kohya file, in one sentence."""
+    if model.family == "flux":
+        return families.NO_KOHYA_FLUX[:1].upper() + families.NO_KOHYA_FLUX[1:]
+    return "The trainer wrote none for this model."
 
 
 def _existing(settings: Settings, relative: str) -> Path:

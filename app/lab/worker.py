@@ -149,6 +149,7 @@ class Worker:
         with self.sessions() as db:
             job = db.get(TrainingJob, claim.job_id)
             config, images, base_model = dict(job.config), list(job.images), job.base_model
+            config["family"] = job.family  # not a TrainConfig field: _train hands it on
             out_dir = paths.job_dir(self.settings.data_dir, job.user_id, job.id)
             losses = [list(p) for p in job.losses or []]
         reporter = JobReporter(
@@ -178,7 +179,7 @@ class Worker:
                 family=outcome.family,
                 steps=outcome.steps,
                 final_loss=_finite(outcome.final_loss),
-                kohya_path=self._rel(outcome.kohya_path),
+                kohya_path=self._rel(outcome.kohya_path) if outcome.kohya_path else None,
                 diffusers_path=self._rel(outcome.lora_path),
                 losses=[
                     [step, loss] for step, loss in enumerate(outcome.losses, start=1) if math.isfinite(loss)
@@ -203,18 +204,20 @@ class Worker:
     def _train(
         self, claim, config, images, base_model, out_dir: Path, reporter: JobReporter, should_abort=None
     ):
-        cfg = TrainConfig.from_dict(config)
+        cfg, family = TrainConfig.from_dict(config), config.get("family")  # None: the SDXL demo
         self._check_cost(cfg, len(images), base_model)
 
         def should_cancel() -> bool:
             return reporter.should_stop() or self.stop_event.is_set() or bool(should_abort and should_abort())
 
         with interrupt.watch(should_cancel, TrainingCancelled):
-            return self._prepare_and_train(claim, cfg, images, base_model, out_dir, reporter, should_cancel)
+            base = (base_model, family)
+            return self._prepare_and_train(claim, cfg, images, base, out_dir, reporter, should_cancel)
 
     def _check_cost(self, cfg, images: int, base_model: str | None) -> None:
         """The same cost limits the API applied, again here: a job queued by any path is bounded."""
-        family = limits.family_of(base_models.resolve(base_model, self.settings.data_dir / "cache"))
+        cache = self.settings.data_dir / "cache"
+        family = limits.family_of(base_models.resolve(base_model, cache)) if base_model else "demo"
         try:
             limits.check_job(
                 limits.job_size(cfg, images, family),
@@ -223,7 +226,10 @@ class Worker:
         except limits.JobTooCostly as error:
             raise TrainingError(str(error)) from None
 
-    def _prepare_and_train(self, claim, cfg, images, base_model, out_dir: Path, reporter, should_cancel):
+    def _prepare_and_train(self, claim, cfg, images, base, out_dir: Path, reporter, should_cancel):
+        """base: (the base model, the family that picks a tiny demo when it is unset)."""
+        base_model, family = base
+
         train_images = self._prepare_images(images, out_dir / "inputs", cfg.resolution)
 
         def on_epoch(result) -> None:
@@ -238,7 +244,7 @@ class Worker:
                     step=result.step,
                     loss=_finite(result.loss),
                     diffusers_path=self._rel(result.lora_path),
-                    kohya_path=self._rel(result.kohya_path),
+                    kohya_path=self._rel(result.kohya_path) if result.kohya_path else None,
                     sample_path=self._rel(sample) if sample else None,
                 ),
             )
@@ -258,6 +264,7 @@ class Worker:
             before_write=lambda: self._confirm_lease(claim, reporter),
             resume=True,
             device=self.device,
+            family=family,
         )
 
     def _confirm_lease(self, claim: job_store.Claim, reporter: "JobReporter") -> None:

@@ -106,3 +106,22 @@ def test_train_watch_and_cancel(page, learner_with_dataset, worker):
     page.goto(first_url)
     page.get_by_test_id("cancel-job").click()
     page.get_by_test_id("job-status").filter(has_text="cancelled").wait_for(timeout=60_000)
+
+
+def test_train_a_flux_lora_from_the_form(page, learner_with_dataset, worker):
+    """FLUX.1 chosen in the form trains on the tiny FLUX.1 demo; its model page offers the
+    diffusers file and says in words why there is no kohya file."""
+    _sign_in(page, learner_with_dataset)
+    page.goto("/lab")
+    _fill_tiny_settings(page, epochs="1")
+    page.get_by_test_id("family").select_option("flux")
+    page.get_by_test_id("flux-mlp").check()
+    page.get_by_test_id("start-training").click()
+    page.wait_for_url(re.compile(r".*/lab/jobs/\d+$"))
+    page.get_by_test_id("job-status").filter(has_text="succeeded").wait_for(timeout=300_000)
+    page.get_by_test_id("open-model").click()
+    page.wait_for_url(re.compile(r".*/models/\d+$"))
+    assert "FLUX" in page.locator("p.lead").inner_text()
+    assert "Kohya file: not written for this model" in page.get_by_test_id("no-kohya").inner_text()
+    assert page.get_by_test_id("download-kohya").count() == 0
+    assert "attention and MLPs" in page.get_by_test_id("flux-notes").inner_text()  # the box was ticked
