@@ -66,6 +66,10 @@ def check_settings(data: JobCreate, family: str) -> None:
     if data.flux_mlp and family != "flux":
         raise exc.NotForFamily(f"flux_mlp is for FLUX.1 jobs only; this job trains {LABELS[family]}.")
     if family != "flux":
+        if data.base_precision != "bf16":
+            raise exc.NotForFamily(
+                f"base_precision {data.base_precision} is for FLUX.1 jobs for now; this job trains {LABELS[family]}."
+            )
         return
     if data.resolution and data.resolution % 16:
         raise exc.NotForFamily(f"FLUX.1 needs a resolution that is a multiple of 16 (got {data.resolution}).")

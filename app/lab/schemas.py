@@ -43,6 +43,7 @@ class JobCreate(BaseModel):
     # Without a configured base: which tiny demo trains (sdxl unless given); with one: its family or unset.
     family: Literal["sdxl", "sd15", "flux"] | None = None
     flux_mlp: bool = False  # FLUX.1 only: the adapter also on the blocks' MLPs, not just attention
+    base_precision: Literal["bf16", "fp8"] = "bf16"  # FLUX.1 only: fp8 stores the frozen base in 8 bits
 
     @field_validator("preset")
     @classmethod

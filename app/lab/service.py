@@ -119,6 +119,7 @@ RECIPE_FIELDS = (  # JobCreate fields that pass to TrainConfig under the same na
     "ema_decay",
     "optimizer",
     "network",
+    "base_precision",
 )
 
 

@@ -12,7 +12,7 @@ from app.lab.worker import Worker
 
 pytestmark = pytest.mark.slow
 FLUX_JOB = {"trigger": "sks", "class_word": "woman", "family": "flux", "flux_mlp": True, "steps": 2,
-            "rank": 4, "alpha": 4, "learning_rate": 0.01, "resolution": 64, "sample_steps": 2}  # fmt: skip
+            "rank": 4, "alpha": 4, "learning_rate": 0.01, "resolution": 64, "sample_steps": 2, "base_precision": "fp8"}  # fmt: skip
 
 
 def _upload(learner, face_photos) -> int:
@@ -51,6 +51,7 @@ def test_a_flux_job_trains_evaluates_generates_and_reaches_a_reviewer(
     job_id = created.json()["id"]
     stored = db.get(TrainingJob, job_id)
     assert stored.family == "flux" and "proj_mlp" in stored.config["target_modules"]
+    assert stored.config["base_precision"] == "fp8"  # the frozen transformer stored in 8 bits
 
     _run_everything(app, settings)
 
@@ -112,6 +113,7 @@ def test_settings_a_family_cannot_take_are_refused_at_post(db, api_as, may_train
         "resolution on flux": ({"family": "flux", "resolution": 72}, "multiple of 16"),
         "no sd15 demo": ({"family": "sd15"}, "no SD 1.5 demo base"),
         "sdxl preset on flux": ({"family": "flux", "preset": "SDXL face, 12 GB"}, "for sdxl bases"),
+        "fp8 base on sdxl": ({"family": "sdxl", "base_precision": "fp8"}, "for FLUX.1 jobs for now"),
     }
     for name, (extra, words) in cases.items():
         answer = learner.post("/api/jobs", json={**dataset, **extra})
