@@ -1,6 +1,8 @@
 """In a real browser: a learner shares a model, another comments and reacts, the first sees
 both; a new thread appears in an open feed without a reload."""
 
+import os
+
 import pytest
 from playwright.sync_api import expect
 
@@ -44,6 +46,11 @@ def test_a_shared_model_gets_a_comment_and_a_reaction_that_its_author_sees(
     post_url = page.url
     assert page.get_by_test_id("share-trigger").inner_text() == "sks woman"
     assert page.get_by_test_id("post-image").count() == 2
+    expect(page.get_by_test_id("demo-note")).to_be_visible()  # a tiny-base model: its samples are noise
+    if shots := os.environ.get("LORAFACE_SCREENSHOTS"):
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=f"{shots}/community-post-{width}.png", full_page=True)
 
     # The second learner finds it in the feed, comments and reacts (htmx, no reload).
     other = browser.new_context(base_url=live_server)
