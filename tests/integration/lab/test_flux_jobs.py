@@ -3,12 +3,9 @@ worker trains it and runs the evaluation sweep its ending queues, the model page
 kohya file, the diffusers file downloads and loads into a FluxPipeline, a sample is generated, and
 a submission reaches a reviewer. Settings FLUX.1 cannot take are refused at POST."""
 
-import time
-
 import pytest
 
-from app.lab import after_run
-from app.lab.worker import Worker
+from tests.integration.lab.jobs import run_every_queued_job, wait_for_job
 
 pytestmark = pytest.mark.slow
 FLUX_JOB = {"trigger": "sks", "class_word": "woman", "family": "flux", "flux_mlp": True, "steps": 2,
@@ -20,22 +17,6 @@ def _upload(learner, face_photos) -> int:
                           data={"base": "sd15"})  # fmt: skip
     assert upload.status_code == 201, upload.text
     return upload.json()["id"]
-
-
-def _run_everything(app, settings) -> None:
-    """Every queued job as the server's worker runs it: the training run, then the sweep it queues."""
-    Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu", report_seconds=0.1,
-           after_job=after_run.after_job_hook(settings)).run(exit_when_idle=True)  # fmt: skip
-
-
-def _wait(api, job_id: int, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = api.get(f"/api/jobs/{job_id}").json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_a_flux_job_trains_evaluates_generates_and_reaches_a_reviewer(
@@ -53,9 +34,9 @@ def test_a_flux_job_trains_evaluates_generates_and_reaches_a_reviewer(
     assert stored.family == "flux" and "proj_mlp" in stored.config["target_modules"]
     assert stored.config["base_precision"] == "fp8"  # the frozen transformer stored in 8 bits
 
-    _run_everything(app, settings)
+    run_every_queued_job(app, settings)
 
-    job = _wait(learner, job_id)
+    job = wait_for_job(learner, job_id)
     assert job["status"] == "succeeded", job["error"]
     model = learner.get(f"/api/models/{job['model_id']}").json()
     assert model["family"] == "flux" and model["download_kohya"] is None

@@ -2,33 +2,13 @@
 upload (the second run based_on the first, one setting changed), the first model's evaluation
 arrives with no sweep call, every null score has a note, and compare names the changed setting."""
 
-import time
-
 import pytest
 
-from app.lab import after_run
-from app.lab.worker import Worker
+from tests.integration.lab.jobs import run_every_queued_job, wait_for_job
 
 pytestmark = pytest.mark.slow
 SETTINGS = {"trigger": "sks", "class_word": "woman", "epochs": 1, "rank": 4, "alpha": 4,
             "learning_rate": 0.01, "resolution": 64, "sample_steps": 2}  # fmt: skip
-
-
-def _run_everything(app, settings) -> None:
-    """Run every queued job as the server's worker would: training runs, then the sweeps their
-    endings queue (a sweep is a job on the same queue)."""
-    Worker(sessions=app.state.sessionmaker, settings=settings, device="cpu", report_seconds=0.1,
-           after_job=after_run.after_job_hook(settings)).run(exit_when_idle=True)  # fmt: skip
-
-
-def _wait(api, job_id: int, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = api.get(f"/api/jobs/{job_id}").json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_train_twice_on_one_upload_evaluate_and_compare(app, db, settings, api_as, may_train, face_photos):
@@ -41,9 +21,9 @@ def test_train_twice_on_one_upload_evaluate_and_compare(app, db, settings, api_a
     first = learner.post("/api/jobs", json={"dataset_id": upload.json()["id"], **SETTINGS})
     assert first.status_code == 201, first.text
 
-    _run_everything(app, settings)
+    run_every_queued_job(app, settings)
 
-    job = _wait(learner, first.json()["id"])
+    job = wait_for_job(learner, first.json()["id"])
     assert job["status"] == "succeeded", job["error"]
     model = learner.get(f"/api/models/{job['model_id']}").json()
     assert model["recommended_strength"] is not None and model["recommended_epoch"] == 1  # no sweep call
@@ -59,8 +39,8 @@ def test_train_twice_on_one_upload_evaluate_and_compare(app, db, settings, api_a
     assert second.status_code == 201, second.text
     assert second.json()["based_on"] == job["id"]
     assert second.json()["changes"] == {"learning_rate": [0.01, 0.005]}
-    _run_everything(app, settings)
-    again = _wait(learner, second.json()["id"])
+    run_every_queued_job(app, settings)
+    again = wait_for_job(learner, second.json()["id"])
     assert again["status"] == "succeeded", again["error"]
     assert again["based_on"] == job["id"]
 
