@@ -11,8 +11,9 @@ DEMO_FAMILIES = ("sdxl", "flux")  # the tiny demo bases (app/trainer/tiny.py, ap
 LABELS = {"sdxl": "SDXL", "sd15": "SD 1.5", "flux": "FLUX.1"}
 # Why a FLUX.1 model has no kohya file: the trainer writes one only where diffusers can read it back.
 NO_KOHYA_FLUX = (
-    "the kohya FLUX.1 reader in diffusers handles only the full-size transformer, so the trainer "
-    "could not check such a file by loading it back and keeps FLUX.1 models in the diffusers format."
+    "the trainer writes a kohya FLUX.1 file only for the full-size transformer with a plain LoRA (the "
+    "kohya FLUX.1 reader in diffusers, which checks the file by loading it back, reads no other size), "
+    "so this model has the diffusers file only."
 )
 # Recipe settings the FLUX.1 trainer does not use today, with the value that means "off".
 FLUX_OFF = {
